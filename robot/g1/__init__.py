@@ -1,0 +1,1 @@
+"""The G1-class body: its constants and its description."""

@@ -1,0 +1,258 @@
+"""Unitree "hg" low-level messages: LowCmd, LowState, their motors and IMU, and the CRC.
+
+Field names, slot count and motor order are those of the G1 SDK, so code reads as it would on the robot::
+
+    cmd = LowCmd()
+    cmd.motor_cmd[G1JointIndex.LeftKnee].q = 0.3
+    cmd.motor_cmd[G1JointIndex.LeftKnee].kp = 100.0
+    cmd.crc = CRC().Crc(cmd)
+
+Each message stores its per-motor fields as numpy arrays of 35 slots; `motor_cmd[i]` / `motor_state[i]`
+are views into them, so a controller may also write whole arrays (`cmd.q[:] = ...`) at 500 Hz.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from enum import IntEnum
+
+import numpy as np
+
+from robot.g1 import constants as C
+
+NUM_MOTOR = C.NUM_MOTOR
+
+
+class G1JointIndex(IntEnum):
+    """Motor slots of the G1, named as in Unitree's examples."""
+
+    LeftHipPitch = 0
+    LeftHipRoll = 1
+    LeftHipYaw = 2
+    LeftKnee = 3
+    LeftAnklePitch = 4
+    LeftAnkleRoll = 5
+    RightHipPitch = 6
+    RightHipRoll = 7
+    RightHipYaw = 8
+    RightKnee = 9
+    RightAnklePitch = 10
+    RightAnkleRoll = 11
+    WaistYaw = 12
+    WaistRoll = 13  # empty on the 23-DoF body
+    WaistPitch = 14  # empty on the 23-DoF body
+    LeftShoulderPitch = 15
+    LeftShoulderRoll = 16
+    LeftShoulderYaw = 17
+    LeftElbow = 18
+    LeftWristRoll = 19
+    LeftWristPitch = 20  # empty on the 23-DoF body
+    LeftWristYaw = 21  # empty on the 23-DoF body
+    RightShoulderPitch = 22
+    RightShoulderRoll = 23
+    RightShoulderYaw = 24
+    RightElbow = 25
+    RightWristRoll = 26
+    RightWristPitch = 27  # empty on the 23-DoF body
+    RightWristYaw = 28  # empty on the 23-DoF body
+    kNotUsedJoint = 29  # arm_sdk: motor_cmd[29].q is the blend weight (0..1)
+
+
+class LowCmdError(ValueError):
+    """A LowCmd the robot refuses; the bridge has put the robot into damping when this is raised."""
+
+
+class _View:
+    """One motor's fields as attributes over the message's arrays."""
+
+    __slots__ = ("_msg", "_i")
+    _fields: tuple[str, ...] = ()
+
+    def __init__(self, msg: object, i: int) -> None:
+        self._msg = msg
+        self._i = i
+
+    def __repr__(self) -> str:
+        vals = ", ".join(f"{f}={getattr(self, f)!r}" for f in self._fields)
+        return f"{type(self).__name__}({vals})"
+
+
+def _field(name: str, cast: type = float) -> property:
+    def get(self: _View) -> float:
+        return cast(getattr(self._msg, name)[self._i])
+
+    def set_(self: _View, value: float) -> None:
+        getattr(self._msg, name)[self._i] = value
+
+    return property(get, set_)
+
+
+class MotorCmd(_View):
+    """`mode` (1 enable, 0 disable), `q`, `dq`, `tau`, `kp`, `kd` of one motor."""
+
+    __slots__ = ()
+    _fields = ("mode", "q", "dq", "tau", "kp", "kd")
+    mode = _field("mode", int)
+    q = _field("q")
+    dq = _field("dq")
+    tau = _field("tau")
+    kp = _field("kp")
+    kd = _field("kd")
+
+
+class MotorState(_View):
+    """`mode`, `q`, `dq`, `ddq`, `tau_est`, `temperature` of one motor."""
+
+    __slots__ = ()
+    _fields = ("mode", "q", "dq", "ddq", "tau_est", "temperature")
+    mode = _field("mode", int)
+    q = _field("q")
+    dq = _field("dq")
+    ddq = _field("ddq")
+    tau_est = _field("tau_est")
+    temperature = _field("temperature", int)
+
+
+class LowCmd:
+    """The hg LowCmd: `mode_pr`, `mode_machine`, `motor_cmd[35]`, `crc`. All gains zero by default."""
+
+    __slots__ = ("mode_pr", "mode_machine", "mode", "q", "dq", "tau", "kp", "kd", "crc", "motor_cmd")
+
+    def __init__(self) -> None:
+        self.mode_pr = 0
+        self.mode_machine = C.MODE_MACHINE_23DOF
+        self.mode = np.zeros(NUM_MOTOR, dtype=np.int64)
+        self.q = np.zeros(NUM_MOTOR)
+        self.dq = np.zeros(NUM_MOTOR)
+        self.tau = np.zeros(NUM_MOTOR)
+        self.kp = np.zeros(NUM_MOTOR)
+        self.kd = np.zeros(NUM_MOTOR)
+        self.crc = 0
+        self.motor_cmd = tuple(MotorCmd(self, i) for i in range(NUM_MOTOR))
+
+    def copy(self) -> LowCmd:
+        out = LowCmd()
+        out.copy_from(self)
+        return out
+
+    def copy_from(self, other: LowCmd) -> None:
+        self.mode_pr, self.mode_machine, self.crc = other.mode_pr, other.mode_machine, other.crc
+        for name in ("mode", "q", "dq", "tau", "kp", "kd"):
+            getattr(self, name)[:] = getattr(other, name)
+
+    def validate(self) -> None:
+        """Raise LowCmdError naming the first motor and field the robot would refuse."""
+        for name in ("q", "dq", "tau", "kp", "kd"):
+            arr = getattr(self, name)
+            bad = np.flatnonzero(~np.isfinite(arr))
+            if bad.size:
+                i = int(bad[0])
+                raise LowCmdError(f"motor_cmd[{i}].{name} is {arr[i]} (not finite)")
+        bad = np.flatnonzero((self.mode != 0) & (self.mode != 1))
+        if bad.size:
+            raise LowCmdError(f"motor_cmd[{bad[0]}].mode is {self.mode[bad[0]]}; expected 0 or 1")
+        for name, hi in (("kp", C.KP_MAX), ("kd", C.KD_MAX)):
+            arr = getattr(self, name)
+            bad = np.flatnonzero((arr < 0.0) | (arr > hi))
+            if bad.size:
+                i = int(bad[0])
+                raise LowCmdError(f"motor_cmd[{i}].{name} = {arr[i]:g} is outside 0..{hi:g}")
+        empty = np.asarray(C.EMPTY_SLOTS)
+        used = (self.mode[empty] != 0) | (self.kp[empty] != 0) | (self.kd[empty] != 0) | (self.tau[empty] != 0)
+        if used.any():
+            i = int(empty[np.flatnonzero(used)[0]])
+            raise LowCmdError(f"motor_cmd[{i}] addresses slot {i}, which the 23-DoF G1 leaves empty")
+
+
+class IMUState:
+    """`quaternion` (w, x, y, z), `gyroscope` (rad/s, body frame), `accelerometer` (m/s^2), `rpy` (rad)."""
+
+    __slots__ = ("quaternion", "gyroscope", "accelerometer", "rpy", "temperature")
+
+    def __init__(self) -> None:
+        self.quaternion = np.array([1.0, 0.0, 0.0, 0.0])
+        self.gyroscope = np.zeros(3)
+        self.accelerometer = np.zeros(3)
+        self.rpy = np.zeros(3)
+        self.temperature = 40
+
+
+class LowState:
+    """The hg LowState: `tick` (ms), `imu_state`, `motor_state[35]`, `wireless_remote`, `crc`."""
+
+    __slots__ = ("mode_pr", "mode_machine", "tick", "imu_state", "mode", "q", "dq", "ddq", "tau_est",
+                 "temperature", "wireless_remote", "crc", "motor_state")
+
+    def __init__(self) -> None:
+        self.mode_pr = 0
+        self.mode_machine = C.MODE_MACHINE_23DOF
+        self.tick = 0
+        self.imu_state = IMUState()
+        self.mode = np.zeros(NUM_MOTOR, dtype=np.int64)
+        self.q = np.zeros(NUM_MOTOR)
+        self.dq = np.zeros(NUM_MOTOR)
+        self.ddq = np.zeros(NUM_MOTOR)
+        self.tau_est = np.zeros(NUM_MOTOR)
+        self.temperature = np.zeros(NUM_MOTOR, dtype=np.int64)
+        self.wireless_remote = bytes(40)
+        self.crc = 0
+        self.motor_state = tuple(MotorState(self, i) for i in range(NUM_MOTOR))
+
+
+# --- CRC ---------------------------------------------------------------------------------------------
+# Unitree's crc32_core: CRC-32 with polynomial 0x04C11DB7, initial 0xFFFFFFFF, no reflection, no final
+# xor, fed the packed message as 32-bit little-endian words, most significant bit first. That is the
+# table-driven CRC-32/MPEG-2 over each word's bytes in big-endian order.
+_POLY = 0x04C11DB7
+
+
+def _table() -> list[int]:
+    out = []
+    for b in range(256):
+        c = b << 24
+        for _ in range(8):
+            c = ((c << 1) ^ _POLY) if c & 0x80000000 else (c << 1)
+        out.append(c & 0xFFFFFFFF)
+    return out
+
+
+_TABLE = _table()
+# C layout of LowCmd_ (hg): two uint8 + 2 pad; per motor: uint8 mode + 3 pad, five float32, uint32 reserve;
+# uint32 reserve[4]; uint32 crc. The CRC covers every word but the last.
+_MOTOR = struct.Struct("<B3x5fI")
+
+
+def crc32_core(words: np.ndarray) -> int:
+    """Unitree's CRC over an array of uint32 words."""
+    crc = 0xFFFFFFFF
+    table = _TABLE
+    for byte in words.astype(">u4").tobytes():
+        crc = ((crc << 8) & 0xFFFFFFFF) ^ table[((crc >> 24) ^ byte) & 0xFF]
+    return crc
+
+
+def pack_lowcmd(cmd: LowCmd) -> bytes:
+    """The LowCmd as the robot's C struct would hold it (little-endian, with padding)."""
+    parts = [struct.pack("<BB2x", cmd.mode_pr & 0xFF, cmd.mode_machine & 0xFF)]
+    for i in range(NUM_MOTOR):
+        parts.append(_MOTOR.pack(int(cmd.mode[i]) & 0xFF, cmd.q[i], cmd.dq[i], cmd.tau[i], cmd.kp[i],
+                                 cmd.kd[i], 0))
+    parts.append(struct.pack("<4II", 0, 0, 0, 0, cmd.crc & 0xFFFFFFFF))
+    return b"".join(parts)
+
+
+class CRC:
+    """`CRC().Crc(cmd)` as in unitree_sdk2py."""
+
+    def Crc(self, msg: LowCmd) -> int:  # noqa: N802 - Unitree's name
+        words = np.frombuffer(pack_lowcmd(msg), dtype="<u4")
+        return crc32_core(words[:-1])
+
+
+def quat_to_rpy(w: float, x: float, y: float, z: float) -> tuple[float, float, float]:
+    """Roll, pitch, yaw (ZYX) of a unit quaternion."""
+    roll = math.atan2(2.0 * (w * x + y * z), 1.0 - 2.0 * (x * x + y * y))
+    pitch = math.asin(max(-1.0, min(1.0, 2.0 * (w * y - z * x))))
+    yaw = math.atan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z))
+    return roll, pitch, yaw

@@ -1,0 +1,259 @@
+"""The PyBullet world: ground, gravity, a fixed 500 Hz step, and the G1 body driven by joint torques.
+
+Only joint torques move the robot. The motor model applies, at every physics step and for every motor,
+``tau + kp (q_cmd - q) + kd (dq_cmd - dq)`` clipped to the motor's effort limit, exactly as G1's motor
+drivers do with a LowCmd. After spawning, nothing writes the base pose or velocity.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pybullet as pb
+
+from robot.g1 import constants as C
+from robot.g1.description import URDF_PATH
+
+GRAVITY = 9.81
+
+
+@dataclass(frozen=True)
+class WorldConfig:
+    """How the simulated world is built."""
+
+    dt: float = 0.002
+    """Physics step in seconds (500 Hz, the rate of G1's low-level loop)."""
+    gui: bool = False
+    """Open PyBullet's window (needs a display); headless DIRECT otherwise."""
+    seed: int = 0
+    """Seed of the world's random generator (scenes, pushes, noise)."""
+    solver_iterations: int = 50
+    """Constraint solver iterations per step; cost grows about linearly (notes.md)."""
+    ground_friction: float = 1.0
+    """lateralFriction of the ground. PyBullet multiplies it with the sole's."""
+    foot_friction: float = 0.9
+    """lateralFriction of the soles: with the ground's 1.0, mu = 0.9, rubber on a hard floor."""
+    spawn_xy: tuple[float, float] = (0.0, 0.0)
+    spawn_yaw: float = 0.0
+    spawn_height: float = C.SPAWN_HEIGHT
+    urdf: Path = URDF_PATH
+
+
+class Robot:
+    """The G1 body in a PyBullet client: joints by name, a motor model, and its measured state.
+
+    State arrays use G1's 35 motor slots. `pre_step` applies the motor torques for the coming physics
+    step; `post_step` reads the state the step produced (one read per step, shared by all users).
+    """
+
+    def __init__(self, client: int, cfg: WorldConfig) -> None:
+        self.client = client
+        c = math.cos(cfg.spawn_yaw / 2.0)
+        s = math.sin(cfg.spawn_yaw / 2.0)
+        self.id = pb.loadURDF(
+            str(cfg.urdf), [cfg.spawn_xy[0], cfg.spawn_xy[1], cfg.spawn_height], [0.0, 0.0, s, c],
+            flags=pb.URDF_USE_INERTIA_FROM_FILE, physicsClientId=client)
+        self.link_index: dict[str, int] = {pb.getBodyInfo(self.id, physicsClientId=client)[0].decode(): -1}
+        joint_index: dict[str, int] = {}
+        for i in range(pb.getNumJoints(self.id, physicsClientId=client)):
+            info = pb.getJointInfo(self.id, i, physicsClientId=client)
+            joint_index[info[1].decode()] = i
+            self.link_index[info[12].decode()] = i
+        missing = [j.name for j in C.JOINTS if j.name not in joint_index]
+        if missing:
+            raise RuntimeError(f"{cfg.urdf} lacks joints {missing}")
+        self.joint_index = joint_index
+        self.slots = C.ACTIVE_SLOTS
+        self.pb_joints = [joint_index[j.name] for j in C.JOINTS]
+        for link in range(-1, pb.getNumJoints(self.id, physicsClientId=client)):
+            friction = cfg.foot_friction if link in (self.link_index["left_ankle_roll_link"],
+                                                      self.link_index["right_ankle_roll_link"]) else 0.6
+            pb.changeDynamics(self.id, link, lateralFriction=friction, linearDamping=0.0, angularDamping=0.0,
+                              jointDamping=0.0, physicsClientId=client)
+        # Free the joints from PyBullet's default velocity motors so only our torques act.
+        pb.setJointMotorControlArray(self.id, self.pb_joints, pb.VELOCITY_CONTROL,
+                                     forces=[0.0] * len(self.pb_joints), physicsClientId=client)
+        # Base pose: PyBullet reports the inertial frame; keep its offset to give the URDF pelvis frame.
+        dyn = pb.getDynamicsInfo(self.id, -1, physicsClientId=client)
+        self._inertial_pos, self._inertial_orn = dyn[3], dyn[4]
+        self._inv_inertial = pb.invertTransform(self._inertial_pos, self._inertial_orn)
+        self._effort = C.EFFORT_LIMIT[self.slots]
+        # Motor commands, 35 slots (what the drivers hold).
+        self.cmd_mode = np.zeros(C.NUM_MOTOR, dtype=np.int64)
+        self.cmd_q = np.zeros(C.NUM_MOTOR)
+        self.cmd_dq = np.zeros(C.NUM_MOTOR)
+        self.cmd_tau = np.zeros(C.NUM_MOTOR)
+        self.cmd_kp = np.zeros(C.NUM_MOTOR)
+        self.cmd_kd = np.zeros(C.NUM_MOTOR)
+        # Measured state, 35 slots.
+        self.q = np.zeros(C.NUM_MOTOR)
+        self.dq = np.zeros(C.NUM_MOTOR)
+        self.ddq = np.zeros(C.NUM_MOTOR)
+        self.tau = np.zeros(C.NUM_MOTOR)
+        self.base_pos = np.zeros(3)
+        self.base_quat = np.array([1.0, 0.0, 0.0, 0.0])  # w, x, y, z
+        self.base_lin_vel = np.zeros(3)  # world frame
+        self.base_ang_vel = np.zeros(3)  # world frame
+        self.base_lin_acc = np.zeros(3)  # world frame, from the last step's velocity change
+        self._dt = cfg.dt
+
+    def set_pose(self, q: np.ndarray) -> None:
+        """Set joint angles at spawn (before the first step); the base is left to the physics."""
+        for slot, j in zip(self.slots, self.pb_joints):
+            pb.resetJointState(self.id, j, float(q[slot]), 0.0, physicsClientId=self.client)
+        self.read(first=True)
+
+    def pre_step(self) -> None:
+        s = self.slots
+        tau = (self.cmd_tau[s] + self.cmd_kp[s] * (self.cmd_q[s] - self.q[s])
+               + self.cmd_kd[s] * (self.cmd_dq[s] - self.dq[s]))
+        np.clip(tau, -self._effort, self._effort, out=tau)
+        tau *= self.cmd_mode[s] != 0
+        self.tau[s] = tau
+        pb.setJointMotorControlArray(self.id, self.pb_joints, pb.TORQUE_CONTROL, forces=tau.tolist(),
+                                     physicsClientId=self.client)
+
+    def read(self, first: bool = False) -> None:
+        """Read joint and base state after a physics step."""
+        c = self.client
+        states = pb.getJointStates(self.id, self.pb_joints, physicsClientId=c)
+        s = self.slots
+        dq_prev = self.dq[s].copy()
+        self.q[s] = [st[0] for st in states]
+        self.dq[s] = [st[1] for st in states]
+        self.ddq[s] = 0.0 if first else (self.dq[s] - dq_prev) / self._dt
+        com, com_orn = pb.getBasePositionAndOrientation(self.id, physicsClientId=c)
+        pos, orn = pb.multiplyTransforms(com, com_orn, *self._inv_inertial)
+        lin, ang = pb.getBaseVelocity(self.id, physicsClientId=c)
+        ang = np.asarray(ang)
+        # PyBullet's base velocity is the inertial frame's; move it to the pelvis origin.
+        lin = np.asarray(lin) + np.cross(ang, np.subtract(pos, com))
+        self.base_lin_acc = np.zeros(3) if first else (lin - self.base_lin_vel) / self._dt
+        self.base_pos[:] = pos
+        self.base_quat[:] = (orn[3], orn[0], orn[1], orn[2])
+        self.base_lin_vel = lin
+        self.base_ang_vel = ang
+
+    def rotation(self) -> np.ndarray:
+        """World-from-pelvis rotation matrix."""
+        w, x, y, z = self.base_quat
+        return np.array(pb.getMatrixFromQuaternion((x, y, z, w))).reshape(3, 3)
+
+    def link_pose(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """Position and quaternion (w, x, y, z) of a link's URDF frame (ground truth)."""
+        i = self.link_index[name]
+        if i == -1:
+            return self.base_pos.copy(), self.base_quat.copy()
+        st = pb.getLinkState(self.id, i, computeForwardKinematics=True, physicsClientId=self.client)
+        x, y, z, w = st[5]
+        return np.asarray(st[4]), np.array([w, x, y, z])
+
+    def center_of_mass(self) -> np.ndarray:
+        """Whole-body centre of mass in the world frame (ground truth)."""
+        c = self.client
+        pos, orn = pb.getBasePositionAndOrientation(self.id, physicsClientId=c)
+        total = pb.getDynamicsInfo(self.id, -1, physicsClientId=c)[0]
+        acc = total * np.asarray(pos)
+        for i in range(pb.getNumJoints(self.id, physicsClientId=c)):
+            m = pb.getDynamicsInfo(self.id, i, physicsClientId=c)[0]
+            acc += m * np.asarray(pb.getLinkState(self.id, i, physicsClientId=c)[0])
+            total += m
+        return acc / total
+
+    def total_mass(self) -> float:
+        c = self.client
+        return sum(pb.getDynamicsInfo(self.id, i, physicsClientId=c)[0]
+                   for i in range(-1, pb.getNumJoints(self.id, physicsClientId=c)))
+
+
+class World:
+    """A PyBullet client with the ground and one G1, stepped at a fixed dt.
+
+    Deterministic for a seed: the same commands give the same trajectory, bit for bit.
+    """
+
+    def __init__(self, cfg: WorldConfig = WorldConfig()) -> None:
+        self.cfg = cfg
+        self.dt = cfg.dt
+        self.rng = np.random.default_rng(cfg.seed)
+        if cfg.gui:
+            self.client = pb.connect(pb.GUI)
+            if self.client < 0:
+                raise RuntimeError("could not open PyBullet's window: no display here (drop --gui)")
+            pb.configureDebugVisualizer(pb.COV_ENABLE_GUI, 0, physicsClientId=self.client)
+        else:
+            self.client = pb.connect(pb.DIRECT)
+        c = self.client
+        pb.resetSimulation(physicsClientId=c)
+        pb.setGravity(0.0, 0.0, -GRAVITY, physicsClientId=c)
+        pb.setTimeStep(cfg.dt, physicsClientId=c)
+        pb.setPhysicsEngineParameter(numSolverIterations=cfg.solver_iterations, deterministicOverlappingPairs=1,
+                                     physicsClientId=c)
+        self.ground = self._make_ground()
+        self.robot = Robot(c, cfg)
+        self.robot.set_pose(C.DEFAULT_Q)
+        self.step_count = 0
+        self.bodies: dict[str, int] = {}
+        self._pre_step_hooks: list = []
+
+    def _make_ground(self) -> int:
+        c = self.client
+        shape = pb.createCollisionShape(pb.GEOM_BOX, halfExtents=[50.0, 50.0, 0.05], physicsClientId=c)
+        visual = pb.createVisualShape(pb.GEOM_BOX, halfExtents=[50.0, 50.0, 0.05],
+                                      rgbaColor=[0.78, 0.76, 0.72, 1.0], physicsClientId=c)
+        ground = pb.createMultiBody(0.0, shape, visual, [0.0, 0.0, -0.05], physicsClientId=c)
+        pb.changeDynamics(ground, -1, lateralFriction=self.cfg.ground_friction, physicsClientId=c)
+        return ground
+
+    @property
+    def time(self) -> float:
+        """Simulated seconds since the world was built."""
+        return self.step_count * self.dt
+
+    def add_pre_step_hook(self, fn) -> None:  # noqa: ANN001 - a callable(world) run before each step
+        """Run `fn(world)` before every physics step (external forces such as pushes)."""
+        self._pre_step_hooks.append(fn)
+
+    def remove_pre_step_hook(self, fn) -> None:  # noqa: ANN001
+        self._pre_step_hooks.remove(fn)
+
+    def step(self) -> None:
+        """One physics step: motor torques in, state out."""
+        for fn in self._pre_step_hooks:
+            fn(self)
+        self.robot.pre_step()
+        pb.stepSimulation(physicsClientId=self.client)
+        self.step_count += 1
+        self.robot.read()
+
+    def apply_impulse(self, impulse: tuple[float, float, float], duration: float = 0.1,
+                      link: str = "pelvis") -> None:
+        """Push a link with a constant force of impulse / duration over the next `duration` seconds."""
+        force = [v / duration for v in impulse]
+        steps = max(1, round(duration / self.dt))
+        remaining = [steps]
+        index = self.robot.link_index[link]
+
+        def push(world: World) -> None:
+            pos = world.robot.link_pose(link)[0] if index != -1 else world.robot.base_pos
+            pb.applyExternalForce(world.robot.id, index, force, pos.tolist(), pb.WORLD_FRAME,
+                                  physicsClientId=world.client)
+            remaining[0] -= 1
+            if remaining[0] <= 0:
+                world.remove_pre_step_hook(push)
+
+        self.add_pre_step_hook(push)
+
+    def close(self) -> None:
+        if self.client is not None and pb.isConnected(self.client):
+            pb.disconnect(self.client)
+        self.client = None  # type: ignore[assignment]
+
+    def __enter__(self) -> World:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
