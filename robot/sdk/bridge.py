@@ -84,17 +84,22 @@ class LowLevelBridge:
         r = self.robot
         st = LowState()
         st.tick = int(round(self.world.time * 1000.0))
-        st.mode[C.ACTIVE_SLOTS] = r.cmd_mode[C.ACTIVE_SLOTS]
+        # validate() and damp() keep the empty slots' modes at 0, so the whole array copies over.
+        st.mode[:] = r.cmd_mode
         st.q[:] = r.q
         st.dq[:] = r.dq
         st.ddq[:] = r.ddq
         st.tau_est[:] = r.tau
-        st.temperature[C.ACTIVE_SLOTS] = 40
+        st.temperature[:] = _TEMPERATURE
         imu = st.imu_state
         imu.quaternion[:] = r.base_quat
-        rot = r.rotation()
-        imu.gyroscope[:] = rot.T @ r.base_ang_vel
+        rot_t = r.rotation().T
+        imu.gyroscope[:] = rot_t @ r.base_ang_vel
         # An accelerometer measures specific force: acceleration minus gravity, in its own frame.
-        imu.accelerometer[:] = rot.T @ (r.base_lin_acc + np.array([0.0, 0.0, GRAVITY]))
-        imu.rpy[:] = quat_to_rpy(*r.base_quat)
+        imu.accelerometer[:] = rot_t @ (r.base_lin_acc + _GRAVITY_UP)
+        imu.rpy[:] = quat_to_rpy(*r.base_quat.tolist())
         return st
+
+
+_TEMPERATURE = np.where(np.isin(np.arange(C.NUM_MOTOR), C.ACTIVE_SLOTS), 40, 0).astype(np.int64)
+_GRAVITY_UP = np.array([0.0, 0.0, GRAVITY])

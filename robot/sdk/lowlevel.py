@@ -117,7 +117,7 @@ class MotorState(_View):
 class LowCmd:
     """The hg LowCmd: `mode_pr`, `mode_machine`, `motor_cmd[35]`, `crc`. All gains zero by default."""
 
-    __slots__ = ("mode_pr", "mode_machine", "mode", "q", "dq", "tau", "kp", "kd", "crc", "motor_cmd")
+    __slots__ = ("mode_pr", "mode_machine", "mode", "q", "dq", "tau", "kp", "kd", "crc", "motor_cmd", "_check")
 
     def __init__(self) -> None:
         self.mode_pr = 0
@@ -130,6 +130,7 @@ class LowCmd:
         self.kd = np.zeros(NUM_MOTOR)
         self.crc = 0
         self.motor_cmd = tuple(MotorCmd(self, i) for i in range(NUM_MOTOR))
+        self._check = np.zeros(5 * NUM_MOTOR)  # scratch of validate()
 
     def copy(self) -> LowCmd:
         out = LowCmd()
@@ -142,7 +143,20 @@ class LowCmd:
             getattr(self, name)[:] = getattr(other, name)
 
     def validate(self) -> None:
-        """Raise LowCmdError naming the first motor and field the robot would refuse."""
+        """Raise LowCmdError naming the first motor and field the robot would refuse.
+
+        Runs at 500 Hz: one vectorised bounds check over all fields (NaN fails every comparison) lets a
+        good command through in ~6 us; only a bad one takes the slow path that names the culprit.
+        """
+        f = self._check
+        np.concatenate((self.q, self.dq, self.tau, self.kp, self.kd), out=f)
+        mode = self.mode
+        if (((f >= _LO) & (f <= _HI)).all() and mode.dtype.kind == "i"
+                and not (mode & _MODE_FORBIDDEN).any()):
+            return
+        self._validate_slow()
+
+    def _validate_slow(self) -> None:
         for name in ("q", "dq", "tau", "kp", "kd"):
             arr = getattr(self, name)
             bad = np.flatnonzero(~np.isfinite(arr))
@@ -165,6 +179,20 @@ class LowCmd:
             raise LowCmdError(f"motor_cmd[{i}] addresses slot {i}, which the 23-DoF G1 leaves empty")
 
 
+# Bounds of the fast check in LowCmd.validate, over (q, dq, tau, kp, kd) x 35 slots. A finite float passes
+# +/-DBL_MAX; inf and NaN do not. Empty slots must carry zero tau, kp and kd; q and dq are ignored there.
+_BIG = float(np.finfo(np.float64).max)
+_EMPTY_MASK = np.zeros(NUM_MOTOR, dtype=bool)
+_EMPTY_MASK[list(C.EMPTY_SLOTS)] = True
+_LO = np.concatenate([np.full(NUM_MOTOR, -_BIG)] * 2 + [np.where(_EMPTY_MASK, 0.0, -_BIG)]
+                     + [np.zeros(NUM_MOTOR)] * 2)
+_HI = np.concatenate([np.full(NUM_MOTOR, _BIG)] * 2 + [np.where(_EMPTY_MASK, 0.0, _BIG),
+                                                      np.where(_EMPTY_MASK, 0.0, C.KP_MAX),
+                                                      np.where(_EMPTY_MASK, 0.0, C.KD_MAX)])
+# Bits a mode may not have: anything but bit 0 on a used slot, anything at all on an empty one.
+_MODE_FORBIDDEN = np.where(_EMPTY_MASK, -1, ~1).astype(np.int64)
+
+
 class IMUState:
     """`quaternion` (w, x, y, z), `gyroscope` (rad/s, body frame), `accelerometer` (m/s^2), `rpy` (rad)."""
 
@@ -182,7 +210,7 @@ class LowState:
     """The hg LowState: `tick` (ms), `imu_state`, `motor_state[35]`, `wireless_remote`, `crc`."""
 
     __slots__ = ("mode_pr", "mode_machine", "tick", "imu_state", "mode", "q", "dq", "ddq", "tau_est",
-                 "temperature", "wireless_remote", "crc", "motor_state")
+                 "temperature", "wireless_remote", "crc", "_motor_state")
 
     def __init__(self) -> None:
         self.mode_pr = 0
@@ -197,7 +225,15 @@ class LowState:
         self.temperature = np.zeros(NUM_MOTOR, dtype=np.int64)
         self.wireless_remote = bytes(40)
         self.crc = 0
-        self.motor_state = tuple(MotorState(self, i) for i in range(NUM_MOTOR))
+        self._motor_state: tuple[MotorState, ...] | None = None
+
+    @property
+    def motor_state(self) -> tuple[MotorState, ...]:
+        """Per-motor views, made on first use: a LowState is built every 2 ms and most readers use the
+        arrays, and 35 views cost ~10 us."""
+        if self._motor_state is None:
+            self._motor_state = tuple(MotorState(self, i) for i in range(NUM_MOTOR))
+        return self._motor_state
 
 
 # --- CRC ---------------------------------------------------------------------------------------------

@@ -80,17 +80,21 @@ class Robot:
         dyn = pb.getDynamicsInfo(self.id, -1, physicsClientId=client)
         self._inertial_pos, self._inertial_orn = dyn[3], dyn[4]
         self._inv_inertial = pb.invertTransform(self._inertial_pos, self._inertial_orn)
-        self._effort = C.EFFORT_LIMIT[self.slots]
-        # Motor commands, 35 slots (what the drivers hold).
+        # Effort limits over all 35 slots (zero on the empty ones), so the motor model runs on whole
+        # arrays: numpy fancy indexing costs ~1 us a call here, a third of a 23-joint PD.
+        self._effort = C.EFFORT_LIMIT.copy()
+        self._limit = np.zeros(C.NUM_MOTOR)
+        self._err = np.zeros((2, C.NUM_MOTOR))
+        self._js = np.zeros((2, len(self.slots)))
+        self._dq_prev = np.zeros(len(self.slots))
+        # Motor commands, 35 slots (what the drivers hold). The float fields are rows of one array so the
+        # PD runs on q and dq together; write them in place (`robot.cmd_q[:] = ...`).
         self.cmd_mode = np.zeros(C.NUM_MOTOR, dtype=np.int64)
-        self.cmd_q = np.zeros(C.NUM_MOTOR)
-        self.cmd_dq = np.zeros(C.NUM_MOTOR)
-        self.cmd_tau = np.zeros(C.NUM_MOTOR)
-        self.cmd_kp = np.zeros(C.NUM_MOTOR)
-        self.cmd_kd = np.zeros(C.NUM_MOTOR)
-        # Measured state, 35 slots.
-        self.q = np.zeros(C.NUM_MOTOR)
-        self.dq = np.zeros(C.NUM_MOTOR)
+        self._cmd = np.zeros((5, C.NUM_MOTOR))
+        self.cmd_q, self.cmd_dq, self.cmd_tau, self.cmd_kp, self.cmd_kd = self._cmd
+        # Measured state, 35 slots; q and dq are rows of one array for the same reason.
+        self._qdq = np.zeros((2, C.NUM_MOTOR))
+        self.q, self.dq = self._qdq
         self.ddq = np.zeros(C.NUM_MOTOR)
         self.tau = np.zeros(C.NUM_MOTOR)
         self.base_pos = np.zeros(3)
@@ -107,35 +111,58 @@ class Robot:
         self.read(first=True)
 
     def pre_step(self) -> None:
-        s = self.slots
-        tau = (self.cmd_tau[s] + self.cmd_kp[s] * (self.cmd_q[s] - self.q[s])
-               + self.cmd_kd[s] * (self.cmd_dq[s] - self.dq[s]))
-        np.clip(tau, -self._effort, self._effort, out=tau)
-        tau *= self.cmd_mode[s] != 0
-        self.tau[s] = tau
-        pb.setJointMotorControlArray(self.id, self.pb_joints, pb.TORQUE_CONTROL, forces=tau.tolist(),
-                                     physicsClientId=self.client)
+        """Apply the motor model's torques for the coming step: tau + kp e_q + kd e_dq, clipped.
+
+        Runs at 500 Hz, so it avoids per-call numpy overhead: in-place ops on whole 35-slot arrays (the
+        empty slots have a zero effort limit, so they clip to zero), about 8 us against 30 us for the
+        straightforward fancy-indexed version (measured on this 2-core machine).
+        """
+        cmd = self._cmd
+        err = self._err
+        tau = self.tau
+        lim = self._limit
+        np.subtract(cmd[0:2], self._qdq, out=err)  # q_cmd - q, dq_cmd - dq
+        np.multiply(err, cmd[3:5], out=err)  # kp e_q, kd e_dq
+        np.add(cmd[2], err[0], out=tau)
+        np.add(tau, err[1], out=tau)
+        # A disabled motor (mode 0) gives no torque: its limit is zero.
+        np.multiply(self._effort, self.cmd_mode != 0, out=lim)
+        np.minimum(tau, lim, out=tau)
+        np.negative(lim, out=lim)
+        np.maximum(tau, lim, out=tau)
+        pb.setJointMotorControlArray(self.id, self.pb_joints, pb.TORQUE_CONTROL,
+                                     forces=tau[self.slots].tolist(), physicsClientId=self.client)
 
     def read(self, first: bool = False) -> None:
-        """Read joint and base state after a physics step."""
+        """Read joint and base state after a physics step (three PyBullet calls, ~21 us of the ~30 us)."""
         c = self.client
-        states = pb.getJointStates(self.id, self.pb_joints, physicsClientId=c)
+        pos, vel, _, _ = zip(*pb.getJointStates(self.id, self.pb_joints, physicsClientId=c))
+        js = self._js
+        js[0] = pos
+        js[1] = vel
         s = self.slots
-        dq_prev = self.dq[s].copy()
-        self.q[s] = [st[0] for st in states]
-        self.dq[s] = [st[1] for st in states]
-        self.ddq[s] = 0.0 if first else (self.dq[s] - dq_prev) / self._dt
+        if first:
+            self.ddq[:] = 0.0
+        else:
+            np.subtract(js[1], self._dq_prev, out=self._dq_prev)
+            np.divide(self._dq_prev, self._dt, out=self._dq_prev)
+            self.ddq[s] = self._dq_prev
+        self._dq_prev[:] = js[1]
+        self._qdq[:, s] = js
         com, com_orn = pb.getBasePositionAndOrientation(self.id, physicsClientId=c)
         pos, orn = pb.multiplyTransforms(com, com_orn, *self._inv_inertial)
         lin, ang = pb.getBaseVelocity(self.id, physicsClientId=c)
-        ang = np.asarray(ang)
-        # PyBullet's base velocity is the inertial frame's; move it to the pelvis origin.
-        lin = np.asarray(lin) + np.cross(ang, np.subtract(pos, com))
+        # PyBullet's base velocity is the inertial frame's; move it to the pelvis origin: v + w x r
+        # (written out: np.cross costs ~50 us a call on this numpy).
+        rx, ry, rz = pos[0] - com[0], pos[1] - com[1], pos[2] - com[2]
+        wx, wy, wz = ang
+        lin = np.array((lin[0] + (wy * rz - wz * ry), lin[1] + (wz * rx - wx * rz),
+                        lin[2] + (wx * ry - wy * rx)))
         self.base_lin_acc = np.zeros(3) if first else (lin - self.base_lin_vel) / self._dt
         self.base_pos[:] = pos
         self.base_quat[:] = (orn[3], orn[0], orn[1], orn[2])
         self.base_lin_vel = lin
-        self.base_ang_vel = ang
+        self.base_ang_vel = np.array(ang)
 
     def rotation(self) -> np.ndarray:
         """World-from-pelvis rotation matrix."""
