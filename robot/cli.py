@@ -1,0 +1,161 @@
+"""`humanoid`: the one command-line tool (demo, chat, plan, bench, eval, train).
+
+Errors a user can make (an unknown option, a bad value, an unusable file or folder) end in one line on
+stderr and exit code 2, never a traceback. This module is the only place in `robot/` allowed to reach up
+into `policies/` or `envs/` (and so torch or transformers), and only lazily, inside the command that needs
+them: `humanoid bench sim` must start without torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import NoReturn, Sequence
+
+PROG = "humanoid"
+
+
+class CliError(Exception):
+    """A user error: printed as one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with errors on one line (argparse prints the whole usage block)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+class _Formatter(argparse.HelpFormatter):
+    """Adds "(default: X)" to an option's help where there is a meaningful default."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, max_help_position=32)
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if ("%(default)" in text or action.default in (None, False, argparse.SUPPRESS)
+                or not action.option_strings):
+            return text
+        return text + " (default: %(default)s)"
+
+
+_formatter = _Formatter
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command tree; every option has a help line."""
+    parser = _Parser(prog=PROG, description="openhumanoid: a simulated G1-class humanoid you can talk to.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    demo = sub.add_parser("demo", help="run the demo and write a video into a run folder",
+                          description="Run the demo: for now the robot stands for a few simulated seconds "
+                                      "(the language demo arrives with the planner). Writes "
+                                      "runs/demo-YYYYmmdd-HHMMSS/ with video.mp4 (third-person view, "
+                                      "head-camera inset) and config.json, and prints the folder last.",
+                          formatter_class=_formatter)
+    demo.add_argument("--seconds", type=_positive_float, default=5.0, help="simulated seconds to run")
+    demo.add_argument("--seed", type=int, default=0, help="world seed")
+    demo.add_argument("--fps", type=_positive_float, default=20.0, help="video frames per simulated second")
+    demo.add_argument("--no-video", action="store_true", help="skip video.mp4 (faster; config.json only)")
+    demo.add_argument("--runs-dir", type=Path, default=Path("runs"), help="folder to create the run folder in")
+    demo.add_argument("--gui", action="store_true",
+                      help="open PyBullet's window, paced at real time (needs a display)")
+    demo.add_argument("--quiet", action="store_true", help="no progress bar")
+    demo.set_defaults(func=_cmd_demo)
+
+    for name, text in (("chat", "type commands to the robot one after another (not implemented yet)"),
+                       ("plan", "print the plan the planner makes for an instruction (not implemented yet)"),
+                       ("eval", "evaluate the planner or the walker (not implemented yet)"),
+                       ("train", "train the planner or a learned walker (not implemented yet)")):
+        p = sub.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".",
+                           formatter_class=_formatter)
+        p.set_defaults(func=_not_implemented)
+
+    from robot.bench import BENCHES
+
+    bench = sub.add_parser("bench", help="measure speed and quality; prints a table (--json: JSON last line)",
+                           description="Benchmarks. Each prints a table of measured numbers and, with "
+                                       "--json, one JSON object on the last line of stdout.",
+                           formatter_class=_formatter)
+    bsub = bench.add_subparsers(dest="bench", metavar="BENCH", parser_class=_Parser)
+    bsub.required = True
+    for b in BENCHES.values():
+        bp = bsub.add_parser(b.name, help=b.help, description=b.help[0].upper() + b.help[1:] + ".",
+                             formatter_class=_formatter)
+        b.add_arguments(bp)
+        bp.add_argument("--json", action="store_true",
+                        help="also print the results as one JSON object on the last line of stdout")
+        bp.set_defaults(func=_cmd_bench, bench_run=b.run)
+    return parser
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0.0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} must be a positive number")
+    return value
+
+
+# --- commands ----------------------------------------------------------------------------------------
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from robot.demo import StandDemoConfig, run_stand_demo
+    from robot.sim.world import WorldConfig
+
+    if args.gui and not os.environ.get("DISPLAY") and sys.platform.startswith("linux"):
+        raise CliError("--gui needs a display, and none is set here (DISPLAY is empty); run without --gui")
+    cfg = StandDemoConfig(seconds=args.seconds, fps=args.fps, video=not args.no_video, runs_dir=args.runs_dir,
+                          world=WorldConfig(seed=args.seed, gui=args.gui))
+    res = run_stand_demo(cfg, progress=not args.quiet)
+    status = "failure: the robot fell" if res.fell else "success: the robot stood"
+    print(f"{status} for {res.seconds:g} s (pelvis drift {res.drift_m * 100:.1f} cm, {res.wall_s:.1f} s wall); "
+          f"run folder: {res.run_dir}")
+    return 1 if res.fell else 0
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    try:
+        result = args.bench_run(args)
+    except NotImplementedError as err:
+        raise CliError(str(err)) from None
+    except ValueError as err:
+        raise CliError(str(err)) from None
+    from robot.bench import format_table
+
+    print(format_table(result))
+    if args.json:
+        print(json.dumps(result))
+    return 0
+
+
+def _not_implemented(args: argparse.Namespace) -> int:
+    raise CliError(f"'{args.command}' is not implemented yet")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `humanoid` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except CliError as err:
+        print(f"{PROG} {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # unreadable or unwritable files and folders
+        where = f": {err.filename}" if getattr(err, "filename", None) else ""
+        print(f"{PROG} {args.command}: error: {err.strerror or err}{where}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG} {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,101 @@
+"""The standing demo: the robot holds its stance for a few simulated seconds, filmed.
+
+It is what `humanoid demo` (and `make demo`) runs until the language demo of issue 7 replaces it: a world,
+the standing controller through the low-level bridge, and a video with the head-camera inset.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from robot.control.base import LocoCommand
+from robot.control.stand import StandConfig, StandController
+from robot.runs import make_run_dir, odometry, write_config
+from robot.sdk.bridge import LowLevelBridge
+from robot.sim.video import Recorder
+from robot.sim.world import World, WorldConfig
+
+
+@dataclass(frozen=True)
+class StandDemoConfig:
+    """What the standing demo runs and writes."""
+
+    seconds: float = 5.0
+    """Simulated seconds to stand."""
+    fps: float = 20.0
+    """Video frames per simulated second (the head-camera inset refreshes at 10 Hz)."""
+    video: bool = True
+    """Write video.mp4 (rendering is most of the demo's time)."""
+    runs_dir: Path = Path("runs")
+    """Folder the run folder goes into."""
+    world: WorldConfig = field(default_factory=WorldConfig)
+    stand: StandConfig = field(default_factory=StandConfig)
+
+
+@dataclass
+class StandDemoResult:
+    run_dir: Path
+    video: Path | None
+    seconds: float
+    drift_m: float
+    """Horizontal pelvis drift from spawn, m."""
+    fell: bool
+    wall_s: float
+
+
+def run_stand_demo(cfg: StandDemoConfig, progress: bool = True) -> StandDemoResult:
+    """Stand for `cfg.seconds`, writing config.json and video.mp4 into a new run folder."""
+    from tqdm import tqdm
+
+    run_dir = make_run_dir("demo", cfg.runs_dir)
+    write_config(run_dir, {"subcommand": "demo", "demo": "stand", **{k: getattr(cfg, k) for k in
+                                                                      ("seconds", "fps", "video", "runs_dir")},
+                           "world": cfg.world, "stand": cfg.stand})
+    t_wall = time.perf_counter()
+    world = World(cfg.world)
+    try:
+        bridge = LowLevelBridge(world)
+        ctrl = StandController(cfg.stand)
+        command = LocoCommand(walking=False)
+        state = bridge.read()
+        ctrl.reset(state, odometry(world))
+        start = world.robot.base_pos.copy()
+        recorder = Recorder(world, run_dir / "video.mp4", fps=cfg.fps) if cfg.video else None
+        steps = round(cfg.seconds / world.dt)
+        report_every = max(1, round(0.1 / world.dt))
+        fell = False
+        with tqdm(total=round(cfg.seconds, 3), unit="sim s", disable=not progress,
+                  bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} sim s [{elapsed}<{remaining}]") as bar:
+            if recorder is not None:
+                recorder.caption = "standing (demo: stand)"
+                recorder.record()
+            for i in range(1, steps + 1):
+                bridge.write(ctrl.step(state, odometry(world), command))
+                bridge.step()
+                state = bridge.read()
+                if recorder is not None:
+                    recorder.record()
+                if cfg.world.gui:
+                    _pace(t_wall, world.time)
+                if i % report_every == 0 or i == steps:
+                    bar.n = round(world.time, 3)
+                    bar.refresh()
+                fell = fell or world.robot.base_pos[2] < 0.5
+        drift = float(np.linalg.norm((world.robot.base_pos - start)[:2]))
+        if recorder is not None:
+            recorder.close()
+    finally:
+        world.close()
+    return StandDemoResult(run_dir, run_dir / "video.mp4" if cfg.video else None, cfg.seconds, drift, fell,
+                           time.perf_counter() - t_wall)
+
+
+def _pace(t0: float, sim_time: float) -> None:
+    """Hold a GUI run to real time (only a window asks for it)."""
+    ahead = sim_time - (time.perf_counter() - t0)
+    if ahead > 0.002:
+        time.sleep(ahead)

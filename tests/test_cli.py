@@ -1,0 +1,119 @@
+"""`humanoid` as a user runs it: subprocesses with tiny budgets, their outputs, files and exit codes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import imageio.v2 as imageio
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def humanoid(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    exe = shutil.which("humanoid", path=str(Path(sys.executable).parent))
+    cmd = [exe] if exe else [sys.executable, "-m", "robot.cli"]
+    return subprocess.run([*cmd, *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+
+
+def _one_error_line(res: subprocess.CompletedProcess) -> str:
+    lines = [ln for ln in res.stderr.splitlines() if ln.strip() and not ln.startswith("pybullet build time")]
+    assert len(lines) == 1, res.stderr
+    assert "Traceback" not in res.stderr
+    return lines[0]
+
+
+def test_bench_sim_json() -> None:
+    res = humanoid("bench", "sim", "--seconds", "1", "--camera-frames", "2", "--json")
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout.strip().splitlines()[-1])
+    for key in ("raw_steps_per_s", "stack_steps_per_s", "overhead_ratio", "realtime_factor", "camera_ms"):
+        assert isinstance(out[key], float) and out[key] > 0 or key == "overhead_ratio", key
+    ratio = out["raw_steps_per_s"] / out["stack_steps_per_s"] - 1
+    assert out["overhead_ratio"] == pytest.approx(ratio, rel=1e-6)
+    assert out["realtime_factor"] == pytest.approx(out["stack_steps_per_s"] * out["dt"], rel=1e-6)
+    assert out["raw_sag_mm"] < 10.0  # the raw blocks time a robot that is still standing
+    assert "raw_steps_per_s" in res.stdout.splitlines()[0]  # the table comes first
+
+
+def test_demo_writes_video_and_config(tmp_path: Path) -> None:
+    res = humanoid("demo", "--seconds", "0.3", "--fps", "10", "--runs-dir", str(tmp_path), "--quiet")
+    assert res.returncode == 0, res.stderr
+    runs = list(tmp_path.glob("demo-*"))
+    assert len(runs) == 1
+    run = runs[0]
+    assert str(run) in res.stdout.strip().splitlines()[-1]
+    assert "success" in res.stdout.strip().splitlines()[-1]
+    config = json.loads((run / "config.json").read_text())
+    assert config["seconds"] == 0.3 and config["world"]["dt"] == 0.002
+    frames = [f for f in imageio.get_reader(run / "video.mp4")]  # list() would ask its len: inf
+    assert len(frames) >= 3
+    assert frames[0].shape == (360, 640, 3)
+
+
+def test_unknown_flag_exits_2_with_one_line() -> None:
+    res = humanoid("demo", "--no-such-flag")
+    assert res.returncode == 2
+    assert "--no-such-flag" in _one_error_line(res)
+
+
+def test_bad_value_exits_2_with_one_line() -> None:
+    res = humanoid("bench", "sim", "--seconds", "abc")
+    assert res.returncode == 2
+    assert "--seconds" in _one_error_line(res)
+
+
+def test_runs_dir_that_is_a_file_exits_2_with_one_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    res = humanoid("demo", "--seconds", "0.1", "--runs-dir", str(blocker), "--quiet", "--no-video")
+    assert res.returncode == 2
+    assert str(blocker) in _one_error_line(res)
+
+
+@pytest.mark.parametrize("sub", ["chat", "plan", "eval", "train"])
+def test_unimplemented_subcommands_say_so(sub: str) -> None:
+    res = humanoid(sub)
+    assert res.returncode == 2
+    assert "not implemented" in _one_error_line(res)
+
+
+@pytest.mark.parametrize("args", [[], ["demo"], ["chat"], ["plan"], ["bench"], ["bench", "sim"],
+                                  ["bench", "walk"], ["eval"], ["train"]])
+def test_every_subcommand_has_help(args: list[str]) -> None:
+    res = humanoid(*args, "--help")
+    assert res.returncode == 0
+    assert "usage: humanoid" in res.stdout
+
+
+def test_every_option_is_explained() -> None:
+    import argparse
+
+    from robot.cli import build_parser
+
+    def walk(parser: argparse.ArgumentParser, name: str) -> int:
+        count = 0
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub_name, sub in action.choices.items():
+                    count += walk(sub, f"{name} {sub_name}")
+            elif action.option_strings:
+                assert action.help and len(action.help) > 8, f"{name} {action.option_strings[0]}"
+                count += 1
+        return count
+
+    assert walk(build_parser(), "humanoid") > 10
+
+
+def test_robot_imports_no_torch() -> None:
+    code = ("import sys, robot.cli, robot.bench, robot.demo, robot.sim.camera, robot.sim.video, "
+            "robot.control.stand\n"
+            "robot.cli.build_parser()\n"
+            "bad = [m for m in ('torch', 'transformers', 'envs', 'policies') if m in sys.modules]\n"
+            "assert not bad, bad")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert res.returncode == 0, res.stderr
