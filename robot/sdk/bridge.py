@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from robot.g1 import constants as C
-from robot.sdk.lowlevel import LowCmd, LowCmdError, LowState, quat_to_rpy
+from robot.sdk.lowlevel import IMUState, LowCmd, LowCmdError, LowState, quat_to_rpy
 from robot.sim.world import GRAVITY, World
 
 
@@ -49,11 +49,7 @@ class LowLevelBridge:
         self.fault = None
         r = self.robot
         r.cmd_mode[:] = cmd.mode
-        r.cmd_q[:] = cmd.q
-        r.cmd_dq[:] = cmd.dq
-        r.cmd_tau[:] = cmd.tau
-        r.cmd_kp[:] = cmd.kp
-        r.cmd_kd[:] = cmd.kd
+        r.cmd_array[:] = cmd.motor_array  # q, dq, tau, kp, kd rows, as in LowCmd
 
     def damp(self, kd: float = C.DAMP_KD) -> None:
         """The safe state: every motor enabled with kp 0 and kd > 0, no feed-forward torque."""
@@ -82,23 +78,15 @@ class LowLevelBridge:
     def read(self) -> LowState:
         """A new LowState with the robot's state after the latest physics step."""
         r = self.robot
-        st = LowState()
-        st.tick = int(round(self.world.time * 1000.0))
-        # validate() and damp() keep the empty slots' modes at 0, so the whole array copies over.
-        st.mode[:] = r.cmd_mode
-        st.q[:] = r.q
-        st.dq[:] = r.dq
-        st.ddq[:] = r.ddq
-        st.tau_est[:] = r.tau
-        st.temperature[:] = _TEMPERATURE
-        imu = st.imu_state
-        imu.quaternion[:] = r.base_quat
         rot_t = r.rotation().T
-        imu.gyroscope[:] = rot_t @ r.base_ang_vel
-        # An accelerometer measures specific force: acceleration minus gravity, in its own frame.
-        imu.accelerometer[:] = rot_t @ (r.base_lin_acc + _GRAVITY_UP)
-        imu.rpy[:] = quat_to_rpy(*r.base_quat.tolist())
-        return st
+        imu = IMUState.from_arrays(
+            r.base_quat, rot_t @ r.base_ang_vel,
+            # An accelerometer measures specific force: acceleration minus gravity, in its own frame.
+            rot_t @ (r.base_lin_acc + _GRAVITY_UP),
+            quat_to_rpy(*r.base_quat.tolist()))
+        # validate() and damp() keep the empty slots' modes at 0, so the whole array copies over.
+        return LowState.from_arrays(int(round(self.world.time * 1000.0)), imu, r.cmd_mode, r.q, r.dq, r.ddq,
+                                    r.tau, _TEMPERATURE)
 
 
 _TEMPERATURE = np.where(np.isin(np.arange(C.NUM_MOTOR), C.ACTIVE_SLOTS), 40, 0).astype(np.int64)

@@ -114,23 +114,50 @@ class MotorState(_View):
     temperature = _field("temperature", int)
 
 
-class LowCmd:
-    """The hg LowCmd: `mode_pr`, `mode_machine`, `motor_cmd[35]`, `crc`. All gains zero by default."""
+def _row(i: int, doc: str) -> property:
+    """One LowCmd field: a row of `motor_array`; assigning copies into it (the array is never rebound)."""
 
-    __slots__ = ("mode_pr", "mode_machine", "mode", "q", "dq", "tau", "kp", "kd", "crc", "motor_cmd", "_check")
+    def get(self: LowCmd) -> np.ndarray:
+        return self._rows[i]
+
+    def set_(self: LowCmd, value: object) -> None:
+        self._rows[i][...] = value
+
+    return property(get, set_, doc=doc)
+
+
+class LowCmd:
+    """The hg LowCmd: `mode_pr`, `mode_machine`, `motor_cmd[35]`, `crc`. All gains zero by default.
+
+    The float fields `q, dq, tau, kp, kd` are the rows of one (5, 35) array, `motor_array`, so that
+    validating and handing a command to the motors are one operation each at 500 Hz.
+    """
+
+    __slots__ = ("mode_pr", "mode_machine", "_mode", "motor_array", "_rows", "crc", "motor_cmd")
 
     def __init__(self) -> None:
         self.mode_pr = 0
         self.mode_machine = C.MODE_MACHINE_23DOF
-        self.mode = np.zeros(NUM_MOTOR, dtype=np.int64)
-        self.q = np.zeros(NUM_MOTOR)
-        self.dq = np.zeros(NUM_MOTOR)
-        self.tau = np.zeros(NUM_MOTOR)
-        self.kp = np.zeros(NUM_MOTOR)
-        self.kd = np.zeros(NUM_MOTOR)
+        self._mode = np.zeros(NUM_MOTOR, dtype=np.int64)
+        self.motor_array = np.zeros((5, NUM_MOTOR))
+        self._rows = tuple(self.motor_array)
         self.crc = 0
         self.motor_cmd = tuple(MotorCmd(self, i) for i in range(NUM_MOTOR))
-        self._check = np.zeros(5 * NUM_MOTOR)  # scratch of validate()
+
+    @property
+    def mode(self) -> np.ndarray:
+        """int64 (35,): 1 enables a motor, 0 disables it."""
+        return self._mode
+
+    @mode.setter
+    def mode(self, value: object) -> None:
+        self._mode[...] = value
+
+    q = _row(0, "Target joint angles, rad (35,).")
+    dq = _row(1, "Target joint velocities, rad/s (35,).")
+    tau = _row(2, "Feed-forward torques, N m (35,).")
+    kp = _row(3, "Position gains, N m/rad (35,).")
+    kd = _row(4, "Velocity gains, N m s/rad (35,).")
 
     def copy(self) -> LowCmd:
         out = LowCmd()
@@ -139,20 +166,18 @@ class LowCmd:
 
     def copy_from(self, other: LowCmd) -> None:
         self.mode_pr, self.mode_machine, self.crc = other.mode_pr, other.mode_machine, other.crc
-        for name in ("mode", "q", "dq", "tau", "kp", "kd"):
-            getattr(self, name)[:] = getattr(other, name)
+        self._mode[:] = other._mode
+        self.motor_array[:] = other.motor_array
 
     def validate(self) -> None:
         """Raise LowCmdError naming the first motor and field the robot would refuse.
 
         Runs at 500 Hz: one vectorised bounds check over all fields (NaN fails every comparison) lets a
-        good command through in ~6 us; only a bad one takes the slow path that names the culprit.
+        good command through in a few microseconds; only a bad one takes the slow path that names the
+        culprit.
         """
-        f = self._check
-        np.concatenate((self.q, self.dq, self.tau, self.kp, self.kd), out=f)
-        mode = self.mode
-        if (((f >= _LO) & (f <= _HI)).all() and mode.dtype.kind == "i"
-                and not (mode & _MODE_FORBIDDEN).any()):
+        f = self.motor_array
+        if ((f >= _LO) & (f <= _HI)).all() and not (self._mode & _MODE_FORBIDDEN).any():
             return
         self._validate_slow()
 
@@ -179,16 +204,17 @@ class LowCmd:
             raise LowCmdError(f"motor_cmd[{i}] addresses slot {i}, which the 23-DoF G1 leaves empty")
 
 
-# Bounds of the fast check in LowCmd.validate, over (q, dq, tau, kp, kd) x 35 slots. A finite float passes
-# +/-DBL_MAX; inf and NaN do not. Empty slots must carry zero tau, kp and kd; q and dq are ignored there.
+# Bounds of the fast check in LowCmd.validate, over motor_array: (q, dq, tau, kp, kd) x 35 slots.
+# A finite float passes +/-DBL_MAX; inf and NaN do not. Empty slots must carry zero tau, kp and kd (their
+# q and dq are ignored).
 _BIG = float(np.finfo(np.float64).max)
 _EMPTY_MASK = np.zeros(NUM_MOTOR, dtype=bool)
 _EMPTY_MASK[list(C.EMPTY_SLOTS)] = True
-_LO = np.concatenate([np.full(NUM_MOTOR, -_BIG)] * 2 + [np.where(_EMPTY_MASK, 0.0, -_BIG)]
-                     + [np.zeros(NUM_MOTOR)] * 2)
-_HI = np.concatenate([np.full(NUM_MOTOR, _BIG)] * 2 + [np.where(_EMPTY_MASK, 0.0, _BIG),
-                                                      np.where(_EMPTY_MASK, 0.0, C.KP_MAX),
-                                                      np.where(_EMPTY_MASK, 0.0, C.KD_MAX)])
+_LO = np.stack([np.full(NUM_MOTOR, -_BIG)] * 2 + [np.where(_EMPTY_MASK, 0.0, -_BIG)]
+               + [np.zeros(NUM_MOTOR)] * 2)
+_HI = np.stack([np.full(NUM_MOTOR, _BIG)] * 2 + [np.where(_EMPTY_MASK, 0.0, _BIG),
+                                                np.where(_EMPTY_MASK, 0.0, C.KP_MAX),
+                                                np.where(_EMPTY_MASK, 0.0, C.KD_MAX)])
 # Bits a mode may not have: anything but bit 0 on a used slot, anything at all on an empty one.
 _MODE_FORBIDDEN = np.where(_EMPTY_MASK, -1, ~1).astype(np.int64)
 
@@ -204,6 +230,18 @@ class IMUState:
         self.accelerometer = np.zeros(3)
         self.rpy = np.zeros(3)
         self.temperature = 40
+
+    @classmethod
+    def from_arrays(cls, quaternion: np.ndarray, gyroscope: np.ndarray, accelerometer: np.ndarray,
+                    rpy: np.ndarray | tuple[float, float, float], temperature: int = 40) -> IMUState:
+        """An IMUState holding copies of the given values (the simulator's fast path: no zero-filling)."""
+        imu = cls.__new__(cls)
+        imu.quaternion = np.array(quaternion, dtype=np.float64)
+        imu.gyroscope = np.array(gyroscope, dtype=np.float64)
+        imu.accelerometer = np.array(accelerometer, dtype=np.float64)
+        imu.rpy = np.array(rpy, dtype=np.float64)
+        imu.temperature = temperature
+        return imu
 
 
 class LowState:
@@ -226,6 +264,26 @@ class LowState:
         self.wireless_remote = bytes(40)
         self.crc = 0
         self._motor_state: tuple[MotorState, ...] | None = None
+
+    @classmethod
+    def from_arrays(cls, tick: int, imu_state: IMUState, mode: np.ndarray, q: np.ndarray, dq: np.ndarray,
+                    ddq: np.ndarray, tau_est: np.ndarray, temperature: np.ndarray) -> LowState:
+        """A LowState holding copies of the given 35-slot arrays (the simulator builds one every 2 ms)."""
+        st = cls.__new__(cls)
+        st.mode_pr = 0
+        st.mode_machine = C.MODE_MACHINE_23DOF
+        st.tick = tick
+        st.imu_state = imu_state
+        st.mode = mode.copy()
+        st.q = q.copy()
+        st.dq = dq.copy()
+        st.ddq = ddq.copy()
+        st.tau_est = tau_est.copy()
+        st.temperature = temperature.copy()
+        st.wireless_remote = bytes(40)
+        st.crc = 0
+        st._motor_state = None
+        return st
 
     @property
     def motor_state(self) -> tuple[MotorState, ...]:
