@@ -1,0 +1,57 @@
+"""Learned controllers: plugs for the Controller socket that robot/control defines.
+
+torch is imported by the modules that need it, so `import policies.learned` stays light.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from policies.learned.unitree_policy import (
+        UnitreePolicyConfig,
+        UnitreePolicyController,
+        UnitreePolicyError,
+        build_observation,
+    )
+
+__all__ = ["UnitreePolicyConfig", "UnitreePolicyController", "UnitreePolicyError", "build_observation",
+           "make_controller"]
+
+_LAZY = {name: "policies.learned.unitree_policy" for name in
+         ("UnitreePolicyConfig", "UnitreePolicyController", "UnitreePolicyError", "build_observation")}
+
+CONTROLLER_KINDS = ("unitree-policy",)
+"""Learned controllers a `--controller KIND:PATH` spec can name."""
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def make_controller(spec: str) -> UnitreePolicyController:
+    """A learned controller from a command-line spec such as ``unitree-policy:/path/to/motion.pt``.
+
+    Raises:
+        ValueError: an unknown kind or a missing path (the message says what is accepted).
+        FileNotFoundError: no file at the path.
+        UnitreePolicyError: the file is not a fitting policy.
+    """
+    kind, sep, path = spec.partition(":")
+    if kind not in CONTROLLER_KINDS:
+        raise ValueError(f"unknown learned controller {kind!r} in {spec!r}; expected one of "
+                         f"{', '.join(k + ':PATH' for k in CONTROLLER_KINDS)}")
+    if not sep or not path:
+        raise ValueError(f"{spec!r} names no policy file; write {kind}:PATH")
+    try:
+        import torch  # noqa: F401
+    except ImportError as err:
+        raise ImportError("the unitree-policy controller needs torch: pip install 'openhumanoid[learn]'") \
+            from err
+    from policies.learned.unitree_policy import UnitreePolicyController
+
+    return UnitreePolicyController(path)
