@@ -27,6 +27,9 @@ class Bench:
 
 BENCHES: dict[str, Bench] = {}
 
+BENCH_MODULES: tuple[str, ...] = ("robot.bench_walk",)
+"""Modules that register more benchmarks when imported (a stub below stands in while one is absent)."""
+
 
 def bench(name: str, help: str, add_arguments: Callable[[argparse.ArgumentParser], None] = lambda p: None,
           ) -> Callable[[Callable[[argparse.Namespace], Result]], Callable[[argparse.Namespace], Result]]:
@@ -37,6 +40,17 @@ def bench(name: str, help: str, add_arguments: Callable[[argparse.ArgumentParser
         return fn
 
     return deco
+
+
+def load_benches() -> dict[str, Bench]:
+    """All benchmarks: this module's and those of `BENCH_MODULES` that exist."""
+    import importlib
+    import importlib.util
+
+    for name in BENCH_MODULES:
+        if importlib.util.find_spec(name) is not None:
+            importlib.import_module(name)
+    return BENCHES
 
 
 def format_table(result: Result) -> str:
@@ -220,7 +234,7 @@ def _breakdown(world: Any, bridge: Any, cmd: Any, saved: int, n: int, blocks: in
     return {k: v / total * 1e6 for k, v in zip(names, parts)}
 
 
-# --- bench walk (the walking engineer fills this in) ---------------------------------------------------
+# --- bench walk: a stub until robot/bench_walk.py registers the real one ----------------------------------
 def _walk_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--episodes", type=int, default=20, help="walking episodes to run")
     p.add_argument("--seed", type=int, default=0, help="seed of the first episode")

@@ -76,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
                            formatter_class=_formatter)
         p.set_defaults(func=_not_implemented)
 
-    from robot.bench import BENCHES
+    from robot.bench import load_benches
 
     bench = sub.add_parser("bench", help="measure speed and quality; prints a table (--json: JSON last line)",
                            description="Benchmarks. Each prints a table of measured numbers and, with "
@@ -84,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
                            formatter_class=_formatter)
     bsub = bench.add_subparsers(dest="bench", metavar="BENCH", parser_class=_Parser)
     bsub.required = True
-    for b in BENCHES.values():
+    for b in load_benches().values():
         bp = bsub.add_parser(b.name, help=b.help, description=b.help[0].upper() + b.help[1:] + ".",
                              formatter_class=_formatter)
         b.add_arguments(bp)
