@@ -2,9 +2,10 @@
 
 Unitree's training gains (hip 100, knee 150, ankle 40) cannot hold a stance by themselves: the ankles need
 kp well above m g h (about 217 N m/rad for 32 kg at 0.68 m). At kp 500 / kd 10 on the legs this body
-stands, drifts about 6 mm in the first second of settling and then under 1 mm a minute, and survives
-lateral pelvis pushes of 0.1 s up to 18 N s (falls at 20 N s; measured, tests/test_stand.py holds 10 N s).
-No balance feedback: the stiff stance already has that margin, and pushes past it need a step, which is
+stands: measured, the pelvis moves 4 mm while the soles settle in the first second and 1.5 mm in the next
+59 s (yaw creeps 0.006 rad), and it survives lateral 0.1 s pelvis pushes of 16 N s, falling at 18 N s
+(notes.md's rigid-body tipping estimate is 17 N s; tests/test_stand.py holds 10 N s).
+No balance feedback: the stiff stance already has that margin, and larger pushes need a step, which is
 the walker's job.
 """
 
