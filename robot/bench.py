@@ -88,7 +88,9 @@ def bench_sim(args: argparse.Namespace) -> Result:
     `bridge.read()` (a new LowState with IMU). The standing controller is timed apart. Restoring the
     state is not timed; it costs the first step after it nothing measurable (checked per step).
     `overhead_ratio` = stack wall time per step / raw wall time per step - 1; `cpu_overhead_ratio` is the
-    same in thread CPU time. The `*_us` breakdown times each part of a stack step on its own.
+    same in thread CPU time; `io_floor_ratio` is the same for a third kind of block that makes only the
+    PyBullet calls such a loop needs (set torques, step, read joints, base pose and velocity). The `*_us`
+    breakdown times each part of a stack step on its own.
     """
     import pybullet as pb
 
@@ -125,13 +127,28 @@ def bench_sim(args: argparse.Namespace) -> Result:
         write, step, read = bridge.write, bridge.step, bridge.read
         n = args.block
         blocks = max(2, math.ceil(args.seconds / world.dt / n))
-        raw_t = stack_t = raw_cpu = stack_cpu = 0.0
+        raw_t = stack_t = raw_cpu = stack_cpu = floor_t = 0.0
         sag = 0.0
+        # The floor: the PyBullet calls any torque loop with state feedback makes (torques in; joint
+        # states, base pose and velocity out), with no Python around them.
+        rid, joints, torques = robot.id, robot.pb_joints, robot.tau[robot.slots].tolist()
+        set_torques, joint_states, torque_mode = pb.setJointMotorControlArray, pb.getJointStates, pb.TORQUE_CONTROL
+        base_pose, base_vel = pb.getBasePositionAndOrientation, pb.getBaseVelocity
         for k in range(blocks):
-            for arm in ((0, 1) if k % 2 == 0 else (1, 0)):  # alternate the order: no bias from drift
+            orders = ((0, 1, 2), (2, 1, 0), (1, 2, 0), (0, 2, 1))[k % 4]  # rotate the order: no bias
+            for arm in orders:
                 pb.restoreState(saved, physicsClientId=c)
                 robot.read(first=True)
-                if arm == 0:
+                if arm == 2:
+                    t0 = perf()
+                    for _ in range(n):
+                        set_torques(rid, joints, torque_mode, forces=torques, physicsClientId=c)
+                        step_sim(physicsClientId=c)
+                        joint_states(rid, joints, physicsClientId=c)
+                        base_pose(rid, physicsClientId=c)
+                        base_vel(rid, physicsClientId=c)
+                    floor_t += perf() - t0
+                elif arm == 0:
                     c0, t0 = cpu(), perf()
                     for _ in range(n):
                         step_sim(physicsClientId=c)
@@ -185,6 +202,8 @@ def bench_sim(args: argparse.Namespace) -> Result:
         "realtime_factor": stack * world.dt,
         # The same ratio in this thread's CPU time: steadier where other processes share the cores.
         "cpu_overhead_ratio": stack_cpu / raw_cpu - 1.0,
+        # What the PyBullet calls alone cost over raw physics: no layer over PyBullet can go below it.
+        "io_floor_ratio": floor_t / raw_t - 1.0,
         "camera_ms": camera_ms,
         "camera_resolution": f"{head.cfg.width}x{head.cfg.height}",
         "follow_camera_ms": follow_ms,

@@ -12,7 +12,7 @@ import numpy as np
 
 from robot.g1 import constants as C
 from robot.sdk.lowlevel import IMUState, LowCmd, LowCmdError, LowState, quat_to_rpy
-from robot.sim.world import GRAVITY, World
+from robot.sim.world import World
 
 
 class LowLevelBridge:
@@ -78,16 +78,11 @@ class LowLevelBridge:
     def read(self) -> LowState:
         """A new LowState with the robot's state after the latest physics step."""
         r = self.robot
-        rot_t = r.rotation().T
-        imu = IMUState.from_arrays(
-            r.base_quat, rot_t @ r.base_ang_vel,
-            # An accelerometer measures specific force: acceleration minus gravity, in its own frame.
-            rot_t @ (r.base_lin_acc + _GRAVITY_UP),
-            quat_to_rpy(*r.base_quat.tolist()))
+        quat, gyro, acc = r.imu()
+        imu = IMUState.from_arrays(quat, gyro, acc, quat_to_rpy(*quat))
         # validate() and damp() keep the empty slots' modes at 0, so the whole array copies over.
-        return LowState.from_arrays(int(round(self.world.time * 1000.0)), imu, r.cmd_mode, r.q, r.dq, r.ddq,
-                                    r.tau, _TEMPERATURE)
+        return LowState.from_arrays(int(round(self.world.time * 1000.0)), imu, r.cmd_mode, r.state_array,
+                                    _TEMPERATURE)
 
 
 _TEMPERATURE = np.where(np.isin(np.arange(C.NUM_MOTOR), C.ACTIVE_SLOTS), 40, 0).astype(np.int64)
-_GRAVITY_UP = np.array([0.0, 0.0, GRAVITY])

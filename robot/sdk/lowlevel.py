@@ -266,19 +266,20 @@ class LowState:
         self._motor_state: tuple[MotorState, ...] | None = None
 
     @classmethod
-    def from_arrays(cls, tick: int, imu_state: IMUState, mode: np.ndarray, q: np.ndarray, dq: np.ndarray,
-                    ddq: np.ndarray, tau_est: np.ndarray, temperature: np.ndarray) -> LowState:
-        """A LowState holding copies of the given 35-slot arrays (the simulator builds one every 2 ms)."""
+    def from_arrays(cls, tick: int, imu_state: IMUState, mode: np.ndarray, motor: np.ndarray,
+                    temperature: np.ndarray) -> LowState:
+        """A LowState holding copies of the given arrays (the simulator builds one every 2 ms).
+
+        Args:
+            motor: (4, 35) rows q, dq, ddq, tau_est; copied once, the fields are views of the copy.
+        """
         st = cls.__new__(cls)
         st.mode_pr = 0
         st.mode_machine = C.MODE_MACHINE_23DOF
         st.tick = tick
         st.imu_state = imu_state
         st.mode = mode.copy()
-        st.q = q.copy()
-        st.dq = dq.copy()
-        st.ddq = ddq.copy()
-        st.tau_est = tau_est.copy()
+        st.q, st.dq, st.ddq, st.tau_est = motor.copy()
         st.temperature = temperature.copy()
         st.wireless_remote = bytes(40)
         st.crc = 0

@@ -46,7 +46,10 @@ class Robot:
     """The G1 body in a PyBullet client: joints by name, a motor model, and its measured state.
 
     State arrays use G1's 35 motor slots. `pre_step` applies the motor torques for the coming physics
-    step; `post_step` reads the state the step produced (one read per step, shared by all users).
+    step; `read` reads the state the step produced (one read per step, shared by all users).
+    Commands live in `cmd_array` (rows q, dq, tau, kp, kd; `cmd_q` ... are its rows) and `cmd_mode`;
+    the measured joint state in `state_array` (rows q, dq, ddq, tau; `q` ... are its rows). Write them
+    in place, never rebind them.
     """
 
     def __init__(self, client: int, cfg: WorldConfig) -> None:
@@ -91,16 +94,14 @@ class Robot:
         self.cmd_mode = np.zeros(C.NUM_MOTOR, dtype=np.int64)
         self.cmd_array = np.zeros((5, C.NUM_MOTOR))
         self.cmd_q, self.cmd_dq, self.cmd_tau, self.cmd_kp, self.cmd_kd = self.cmd_array
-        # Measured state, 35 slots; q, dq and ddq are rows of one array for the same reason.
-        self._state = np.zeros((3, C.NUM_MOTOR))
-        self._qdq = self._state[0:2]
-        self.q, self.dq, self.ddq = self._state
-        self.tau = np.zeros(C.NUM_MOTOR)
+        # Measured state, 35 slots: q, dq, ddq and the applied torque are the rows of `state_array`, so the PD
+        # reads q and dq together and a LowState copies all four at once.
+        self.state_array = np.zeros((4, C.NUM_MOTOR))
+        self._qdq = self.state_array[0:2]
+        self.q, self.dq, self.ddq, self.tau = self.state_array
         self.base_pos = np.zeros(3)
         self.base_quat = np.array([1.0, 0.0, 0.0, 0.0])  # w, x, y, z
-        self.base_lin_vel = np.zeros(3)  # world frame
-        self.base_ang_vel = np.zeros(3)  # world frame
-        self.base_lin_acc = np.zeros(3)  # world frame, from the last step's velocity change
+        self._lin = self._ang = self._acc = (0.0, 0.0, 0.0)
         self._dt = cfg.dt
 
     def set_pose(self, q: np.ndarray) -> None:
@@ -147,7 +148,7 @@ class Robot:
             np.divide(js[2], self._dt, out=js[2])
         js[0] = pos
         js[1] = vel
-        self._state[:, self.slots] = js
+        self.state_array[0:3, self.slots] = js
         com, com_orn = pb.getBasePositionAndOrientation(self.id, physicsClientId=c)
         pos, orn = pb.multiplyTransforms(com, com_orn, *self._inv_inertial)
         lin, ang = pb.getBaseVelocity(self.id, physicsClientId=c)
@@ -157,15 +158,51 @@ class Robot:
         wx, wy, wz = ang
         v = (lin[0] + (wy * rz - wz * ry), lin[1] + (wz * rx - wx * rz), lin[2] + (wx * ry - wy * rx))
         if first:
-            self.base_lin_acc = np.zeros(3)
+            self._acc = (0.0, 0.0, 0.0)
         else:
-            p, dt = self._lin_prev, self._dt
-            self.base_lin_acc = np.array(((v[0] - p[0]) / dt, (v[1] - p[1]) / dt, (v[2] - p[2]) / dt))
-        self._lin_prev = v
+            p, dt = self._lin, self._dt  # still the previous step's
+            self._acc = ((v[0] - p[0]) / dt, (v[1] - p[1]) / dt, (v[2] - p[2]) / dt)
+        self._lin = v
+        self._ang = ang
+        self._quat = (orn[3], orn[0], orn[1], orn[2])
         self.base_pos[:] = pos
-        self.base_quat[:] = (orn[3], orn[0], orn[1], orn[2])
-        self.base_lin_vel = np.array(v)
-        self.base_ang_vel = np.array(ang)
+        self.base_quat[:] = self._quat
+
+    # Base velocities as arrays on demand: most steps only the LowState (built from the floats) needs them.
+    @property
+    def base_lin_vel(self) -> np.ndarray:
+        """Pelvis-origin linear velocity, world frame (a new array)."""
+        return np.array(self._lin)
+
+    @property
+    def base_ang_vel(self) -> np.ndarray:
+        """Angular velocity, world frame (a new array)."""
+        return np.array(self._ang)
+
+    @property
+    def base_lin_acc(self) -> np.ndarray:
+        """Pelvis-origin linear acceleration over the last step, world frame (a new array)."""
+        return np.array(self._acc)
+
+    def imu(self) -> tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...]]:
+        """The pelvis IMU's quaternion (w, x, y, z), gyroscope (rad/s) and accelerometer (m/s^2), body frame.
+
+        The accelerometer measures specific force, acceleration minus gravity, at the pelvis origin.
+        Plain floats: the LowState is built from them every 2 ms, and numpy's per-call cost would
+        dominate 3-vector maths.
+        """
+        w, x, y, z = self._quat
+        # The world-from-pelvis rotation R (as Bullet builds it, dividing by |q|^2); body = R^T world.
+        s = 2.0 / (w * w + x * x + y * y + z * z)
+        r00, r01, r02 = 1.0 - s * (y * y + z * z), s * (x * y - w * z), s * (x * z + w * y)
+        r10, r11, r12 = s * (x * y + w * z), 1.0 - s * (x * x + z * z), s * (y * z - w * x)
+        r20, r21, r22 = s * (x * z - w * y), s * (y * z + w * x), 1.0 - s * (x * x + y * y)
+        gx, gy, gz = self._ang
+        ax, ay, az = self._acc
+        az += GRAVITY
+        gyro = (r00 * gx + r10 * gy + r20 * gz, r01 * gx + r11 * gy + r21 * gz, r02 * gx + r12 * gy + r22 * gz)
+        accel = (r00 * ax + r10 * ay + r20 * az, r01 * ax + r11 * ay + r21 * az, r02 * ax + r12 * ay + r22 * az)
+        return self._quat, gyro, accel
 
     def rotation(self) -> np.ndarray:
         """World-from-pelvis rotation matrix."""
