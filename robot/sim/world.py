@@ -113,9 +113,9 @@ class Robot:
     def pre_step(self) -> None:
         """Apply the motor model's torques for the coming step: tau + kp e_q + kd e_dq, clipped.
 
-        Runs at 500 Hz, so it avoids per-call numpy overhead: in-place ops on whole 35-slot arrays (the
-        empty slots have a zero effort limit, so they clip to zero), about 8 us against 30 us for the
-        straightforward fancy-indexed version (measured on this 2-core machine).
+        Runs at 500 Hz, where numpy's ~1 us per call dominates 35-element maths: in-place ops on whole
+        35-slot arrays (the empty slots have a zero effort limit, so they clip to zero), no fancy
+        indexing until the final gather. `humanoid bench sim` times it (`motor_model_us`).
         """
         cmd = self.cmd_array
         err = self._err
