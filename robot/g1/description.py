@@ -120,12 +120,12 @@ def _add_leg(body: Body, side: str, s: float) -> None:
               (Shape("sphere", (0.0, 0.0, 0.0), (0.02,), collide=False),),
               "dark", _arm_extra(f"{p}_ankle_pitch_joint")))
     j(Joint(f"{p}_ankle_roll_joint", f"{p}_ankle_pitch_link", f"{p}_ankle_roll_link", (0.0, 0.0, -0.017558)))
-    # Flat box sole over exactly Unitree's foot contact area: its contact spheres (radius 0.005) sit at
-    # x -0.05 .. 0.12 m, y +/-0.025 .. 0.03 m, z -0.03 m, so the sole spans x -0.055 .. 0.125 m,
-    # y +/-0.035 m, bottom 0.035 m below the ankle roll axis. A 0.22 x 0.075 m sole (4 cm longer) made
-    # Unitree's policy walk 0.440 m/s instead of 0.451 m/s at a 0.5 m/s command (docs/robot.md).
+    # Flat box sole: 0.22 m x 0.075 m, its bottom 0.035 m below the ankle roll axis. Unitree's training
+    # model touches the ground only at four 5 mm spheres spanning x -0.055 .. 0.125 m, y +/-0.035 m; a sole
+    # cut to that area made Unitree's policy walk 0.451 m/s instead of 0.440 m/s (docs/robot.md), but the
+    # model-based walker's two-metre walk then fell, so the sole keeps its size.
     link(Link(f"{p}_ankle_roll_link", 0.608, (0.026505, 0.0, -0.016425), (0.22, 0.075, 0.035),
-              (Shape("box", (0.035, 0.0, -0.025), (0.18, 0.07, 0.02)),),
+              (Shape("box", (0.035, 0.0, -0.025), (0.22, 0.075, 0.02)),),
               "dark", _arm_extra(f"{p}_ankle_roll_joint")))
 
 
