@@ -3,8 +3,8 @@
 Unitree's training gains (hip 100, knee 150, ankle 40) cannot hold a stance by themselves: the ankles need
 kp well above m g h (about 217 N m/rad for 32 kg at 0.68 m). At kp 500 / kd 10 on the legs this body
 stands: measured, the pelvis moves 4 mm while the soles settle in the first second and 1.5 mm in the next
-59 s (yaw creeps 0.006 rad), and it survives lateral 0.1 s pelvis pushes of 16 N s, falling at 18 N s
-(notes.md's rigid-body tipping estimate is 17 N s; tests/test_stand.py holds 10 N s).
+59 s (yaw creeps 0.002 rad), and it survives lateral 0.1 s pelvis pushes of 18 N s, falling at 19 N s
+(0.22 m soles; notes.md's rigid-body tipping estimate is 17 N s; tests/test_stand.py holds 10 N s).
 No balance feedback: the stiff stance already has that margin, and larger pushes need a step, which is
 the walker's job.
 """
