@@ -81,7 +81,7 @@ class TableSpec:
 
     name: str
     position: tuple[float, float] = (1.5, 0.0)
-    size: tuple[float, float, float] = (0.5, 0.8, 0.6)
+    size: tuple[float, float, float] = (0.45, 0.8, 0.72)
     yaw: float = 0.0
 
 
@@ -289,6 +289,16 @@ def random_scene(seed: int, n_objects: tuple[int, int] = (3, 6), n_tables: tuple
     def free(x: float, y: float, r: float, clear: float = 0.9) -> bool:
         return math.hypot(x, y) > clear + r and all(math.hypot(x - a, y - b) > r + c + 0.5 for a, b, c in used)
 
+    def hidden(x: float, y: float) -> bool:
+        """Behind a table as seen from the start (the table top and legs would hide it)."""
+        d = math.hypot(x, y)
+        for t in tables:
+            tx, ty = t.position
+            along = (x * tx + y * ty) / d
+            if along < d and math.hypot(tx - along * x / d, ty - along * y / d) < 0.6:
+                return True
+        return False
+
     def new_object(shape: str, colour: str, size: float, pos: tuple[float, float, float], on: str | None) -> None:
         key = f"{colour}_{shape}"
         name = f"{key}_{counts.get(key, 0)}"
@@ -300,33 +310,39 @@ def random_scene(seed: int, n_objects: tuple[int, int] = (3, 6), n_tables: tuple
     half = math.radians(field_of_view_deg) / 2
     for i in range(int(rng.integers(n_tables[0], n_tables[1] + 1))):
         for _ in range(50):
-            # 1.1-1.6 m: the top of a 0.6 m table is in the head camera's view only up to about 1.65 m.
-            dist, bearing = rng.uniform(1.1, 1.6), rng.uniform(-half / 2, half / 2)
+            # 1.0-1.3 m: the top of a 0.72 m table is in the head camera's view only up to about 1.35 m.
+            dist, bearing = rng.uniform(1.0, 1.3), rng.uniform(-half / 2, half / 2)
             x, y = dist * math.cos(bearing), dist * math.sin(bearing)
             if free(x, y, 0.55, clear=0.5):
                 break
         else:
             continue
         yaw = bearing  # the long side faces the robot's start
-        t = TableSpec(f"table_{i}", (round(x, 3), round(y, 3)), (0.45, 0.8, round(float(rng.uniform(0.55, 0.65)), 3)),
+        # Table tops at 0.68-0.74 m, as real tables: above the pelvis box's underside (0.61 m) so the
+        # robot can stand close, and where a cube's top lies within the arm's reach (arm_ik.py).
+        t = TableSpec(f"table_{i}", (round(x, 3), round(y, 3)), (0.45, 0.8, round(float(rng.uniform(0.68, 0.74)), 3)),
                       round(float(yaw), 3))
         tables.append(t)
         used.append((x, y, 0.55))
         # A small cube near the edge facing the start, where an arm can reach it.
         size = float(rng.uniform(0.08, 0.1))
-        local = np.array([-t.size[0] / 2 + 0.11, rng.uniform(-0.2, 0.2)])
+        local = np.array([-t.size[0] / 2 + 0.08, rng.uniform(-0.2, 0.2)])
         c, s = math.cos(yaw), math.sin(yaw)
         xy = (float(x + c * local[0] - s * local[1]), float(y + s * local[0] + c * local[1]))
         new_object("cube", str(rng.choice(list(COLOURS))), size, (xy[0], xy[1], rest_height(size, t)), t.name)
     n = int(rng.integers(n_objects[0], n_objects[1] + 1))
     for _ in range(n):
-        shape = str(rng.choice(SHAPES))
-        colour = str(rng.choice(list(COLOURS)))
+        # Each colour-shape pair at most once, so "the red cube" names one object.
+        for _ in range(20):
+            shape = str(rng.choice(SHAPES))
+            colour = str(rng.choice(list(COLOURS)))
+            if f"{colour}_{shape}" not in counts:
+                break
         size = float(rng.uniform(0.18, 0.24) if rng.random() < 0.35 else rng.uniform(0.08, 0.12))
         for _ in range(50):
             dist, bearing = rng.uniform(*radius), rng.uniform(-half, half)
             x, y = dist * math.cos(bearing), dist * math.sin(bearing)
-            if free(x, y, size / 2):
+            if free(x, y, size / 2) and not hidden(x, y):
                 break
         else:
             continue

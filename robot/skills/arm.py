@@ -1,0 +1,144 @@
+"""Skills that use the arms: point_at, wave, touch, push.
+
+Arms move through the arm channel (Unitree's arm_sdk: upper-body joint targets and a blend weight) while
+the walker keeps balancing with the legs. The walker's arm PD (kp 80) sags under the arm's own weight
+(measured about 0.05 rad at the shoulder with the arm held forward), so held poses are corrected from the
+measured joint angles a few times (an integral on the target, as one does on the real robot).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from robot.control.arm_ik import ArmChain, pointing_error
+from robot.control.gestures import wave_hand
+from robot.g1 import constants as C
+from robot.skills.base import SkillContext, SkillFailed
+from robot.skills.motion import turn_to
+from robot.skills.registry import Target
+
+_CHAINS: dict[str, ArmChain] = {}
+
+
+def chain(side: str) -> ArmChain:
+    if side not in _CHAINS:
+        _CHAINS[side] = ArmChain(side)
+    return _CHAINS[side]
+
+
+def base_arm_pose(ctx: SkillContext) -> np.ndarray:
+    """The arm channel's present targets, or G1's default pose when the channel is idle."""
+    return ctx.arm_targets() if ctx.arm_weight() > 1e-6 else C.DEFAULT_Q.copy()
+
+
+def hold_arm(ctx: SkillContext, side: str, q_goal: np.ndarray, seconds: float = 1.5, rounds: int = 3) -> np.ndarray:
+    """Blend the arm to `q_goal` (5 joints) and correct the sag from measured angles; returns the
+    measured angles at the end."""
+    slots = chain(side).slots
+    q = base_arm_pose(ctx)
+    q[slots] = q_goal
+    ctx.blend_arm(q, 1.0, seconds)
+    ctx.sleep(0.4)
+    cmd = q_goal.copy()
+    for _ in range(rounds):
+        meas = ctx.joint_q()[slots]
+        cmd = np.clip(cmd + 0.8 * (q_goal - meas), C.Q_LOWER[slots], C.Q_UPPER[slots])
+        q = ctx.arm_targets()
+        q[slots] = cmd
+        ctx.arm(q, 1.0)
+        ctx.sleep(0.4)
+    return ctx.joint_q()[slots]
+
+
+def measured_hand(ctx: SkillContext, side: str) -> tuple[np.ndarray, np.ndarray]:
+    """Fingertip and hand x axis in the world, from measured joint angles and odometry (the robot's own
+    estimate; the pelvis is taken as level, as the walker holds it within a degree or two)."""
+    q = ctx.joint_q()
+    ch = chain(side)
+    tip, R = ch.fk(q[ch.slots], waist=float(q[C.WAIST_SLOT]))
+    p = ctx.pose()
+    c, s = math.cos(p.yaw), math.sin(p.yaw)
+    Rz = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+    return np.array([p.x, p.y, p.z]) + Rz @ tip, Rz @ R[:, 0]
+
+
+def pick_hand(hand: str, bearing: float) -> str:
+    if hand in ("left", "right"):
+        return hand
+    return "left" if bearing > 0 else "right"
+
+
+# --- point_at ----------------------------------------------------------------------------------------
+def point_at(ctx: SkillContext, target: Target, hand: str = "auto") -> dict:
+    """Point an arm at the target: turn so it is within 35 deg of ahead, then arm IK through arm_sdk."""
+    ctx.ensure_walking()
+    obj = ctx.locate(target)
+    p = ctx.pose()
+    b = p.bearing(obj)
+    if abs(b) > math.radians(35.0):
+        # The arm points well 35 deg to its own side; farther, turn the body most of the way.
+        turn_to(ctx, p.yaw + b - math.copysign(math.radians(20.0), b), tolerance=math.radians(5.0))
+        det = ctx.observe(Target(target.object))
+        if det is not None:
+            obj = det.position
+        p = ctx.pose()
+        b = p.bearing(obj)
+    side = pick_hand(hand, b)
+    other = "right" if side == "left" else "left"
+    q_all = base_arm_pose(ctx)
+    q_all[chain(other).slots] = C.DEFAULT_Q[chain(other).slots]  # the other arm rests
+    ctx.blend_arm(q_all, ctx.arm_weight(), 0.2)
+    waist = float(ctx.joint_q()[C.WAIST_SLOT])
+    res = chain(side).point(p.to_body(obj), waist=waist)
+    if res.angle_error > math.radians(5.0):
+        raise SkillFailed("unreachable", ik_error_deg=round(math.degrees(res.angle_error), 1))
+    hold_arm(ctx, side, res.q)
+    tip, axis = measured_hand(ctx, side)
+    err = pointing_error(tip, axis, obj)
+    return {"hand": side, "pointing_error_deg": round(math.degrees(err), 2)}
+
+
+# --- wave ----------------------------------------------------------------------------------------------
+def wave(ctx: SkillContext, hand: str = "right") -> dict:
+    """One wave gesture (G1's WaveHand keyframes for either hand), played through arm_sdk at 50 Hz; the
+    swings are counted from the measured shoulder roll."""
+    ctx.ensure_walking()
+    ctx.release_arms(0.3)
+    g = wave_hand(ctx.time, hand=hand)
+    roll = C.MOTOR_INDEX[f"{hand}_shoulder_roll_joint"]
+    pitch = C.MOTOR_INDEX[f"{hand}_shoulder_pitch_joint"]
+    sign = 1.0 if hand == "left" else -1.0
+    # Keyframes swing the roll between 0.6 and 0.95 rad (mirrored on the right) with the arm raised.
+    mid = 0.775
+    above, crossings, raised = None, 0, False
+    while not g.done(ctx.time):
+        q, w, _ = g.sample(ctx.time)
+        ctx.arm(q, w)
+        ctx.sleep(0.02)
+        meas = ctx.joint_q()
+        if meas[pitch] < -0.9:
+            raised = True
+            now = sign * meas[roll] > mid
+            if above is not None and now != above:
+                crossings += 1
+            above = now
+    ctx.arm(C.DEFAULT_Q, 0.0)
+    return {"hand": hand, "swings": crossings // 2, "raised": raised, "seconds": round(g.duration(), 2)}
+
+
+# --- touch and push (below) ---------------------------------------------------------------------------
+def touch(ctx: SkillContext, target: Target, hand: str = "auto", timeout: float = 120.0) -> dict:
+    from robot.skills.contact import touch as _touch
+
+    return _touch(ctx, target, hand, timeout)
+
+
+def push(ctx: SkillContext, target: Target, distance: float, timeout: float = 120.0) -> dict:
+    from robot.skills.contact import push as _push
+
+    return _push(ctx, target, distance, timeout)
+
+
+__all__ = ["base_arm_pose", "chain", "hold_arm", "measured_hand", "pick_hand", "point_at", "push", "touch", "wave"]

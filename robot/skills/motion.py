@@ -1,0 +1,296 @@
+"""Skills that move the whole body: walk_to, walk, turn, face, look_at, stop, squat, stand.
+
+Walking goes through `LocoClient.Move` in a 10 Hz loop closed on odometry, not through one long
+`SetTargetPos`: the loop keeps speeds where the walker is steady (measured with the walker of this
+commit: Move 0.3-0.4 m/s forward, 0.6 rad/s turning and 0.15 m/s sideways never fell in 6 s; 0.5 m/s
+fell after 3 s, and SetTargetPos' 0.5 m/s legs fell on 3 of 4 goals), turns on the spot before long legs,
+and re-plans from the latest observation of the target as it gets closer.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from robot.g1 import constants as C
+from robot.perception.detect import bearing
+from robot.sdk.loco import FsmId
+from robot.skills.base import Pose2, SkillContext, SkillFailed, wrap
+from robot.skills.registry import Target
+
+TICK = 0.1
+"""Seconds between velocity commands (Move holds a command for 1 s, so a missed tick is harmless)."""
+VX_MAX = 0.3
+VX_BACK = 0.15
+VY_MAX = 0.12
+VYAW_MAX = 0.6
+STANDOFF = 0.5
+"""walk_to stops this far (pelvis to target centre, m) in front of the target (the vocabulary's 0.5 m)."""
+
+
+def _move(ctx: SkillContext, vx: float, vy: float, vyaw: float) -> None:
+    if ctx.client.Move(vx, vy, vyaw) != 0:
+        raise SkillFailed("fell" if ctx.robot.fallen else "invalid")
+
+
+def settle(ctx: SkillContext, seconds: float = 0.8, pose: Pose2 | None = None) -> None:
+    """Keep station at `pose` (default: here) for `seconds`, stepping in place (base.py says why)."""
+    ctx.hold(pose)
+    ctx.sleep(seconds)
+
+
+def turn_to(ctx: SkillContext, yaw: float, tolerance: float = math.radians(3.0), timeout: float = 15.0,
+            hold: Pose2 | None = None) -> float:
+    """Turn on the spot to a heading; holds the start position against the gait's drift. Returns the
+    remaining heading error (rad)."""
+    hold = hold or ctx.pose()
+    t_end = ctx.time + timeout
+    ctx.driving = True
+    while ctx.time < t_end:
+        p = ctx.pose()
+        err = wrap(yaw - p.yaw)
+        if abs(err) < tolerance:
+            break
+        drift = p.to_body(np.array([hold.x, hold.y]))  # where the start point is, seen from the body
+        vyaw = float(np.clip(1.5 * err, -VYAW_MAX, VYAW_MAX))
+        if abs(vyaw) < 0.15:
+            vyaw = math.copysign(0.15, err)  # below this the walker barely turns (steps too small)
+        _move(ctx, float(np.clip(0.8 * drift[0], -0.1, 0.1)), float(np.clip(0.8 * drift[1], -0.08, 0.08)), vyaw)
+        ctx.sleep(TICK)
+    settle(ctx, 0.6, Pose2(hold.x, hold.y, yaw, hold.z))
+    return wrap(yaw - ctx.pose().yaw)
+
+
+def turn_by(ctx: SkillContext, angle: float, tolerance: float = math.radians(3.0), timeout: float = 20.0) -> float:
+    """Turn on the spot by `angle` rad (any size: the heading is unwrapped as it goes). Returns the
+    angle actually turned (rad)."""
+    p0 = ctx.pose()
+    turned, last = 0.0, p0.yaw
+    t_end = ctx.time + timeout
+    ctx.driving = True
+    while ctx.time < t_end:
+        p = ctx.pose()
+        turned += wrap(p.yaw - last)
+        last = p.yaw
+        err = angle - turned
+        if abs(err) < tolerance:
+            break
+        drift = p.to_body(np.array([p0.x, p0.y]))
+        vyaw = float(np.clip(1.5 * err, -VYAW_MAX, VYAW_MAX))
+        if abs(vyaw) < 0.15:
+            vyaw = math.copysign(0.15, err)
+        _move(ctx, float(np.clip(0.8 * drift[0], -0.1, 0.1)), float(np.clip(0.8 * drift[1], -0.08, 0.08)), vyaw)
+        ctx.sleep(TICK)
+    settle(ctx, 0.6, Pose2(p0.x, p0.y, wrap(p0.yaw + angle), p0.z))
+    p = ctx.pose()
+    return turned + wrap(p.yaw - last)
+
+
+def drive_to(ctx: SkillContext, goal: np.ndarray, yaw: float | None, tolerance: float = 0.04,
+             timeout: float = 30.0, until: float | None = None) -> None:
+    """Walk to a floor point and, if given, end at a heading. Long legs turn first and walk forward;
+    the last 0.4 m are holonomic (side-steps and small corrections, no turning about)."""
+    t_end = ctx.time + timeout
+    goal = np.asarray(goal, dtype=float)
+    ctx.driving = True
+    while True:
+        if ctx.time > t_end:
+            raise SkillFailed("timeout")
+        if until is not None and ctx.time > until:
+            return
+        p = ctx.pose()
+        d = goal - p.xy
+        dist = float(np.linalg.norm(d))
+        final = wrap((yaw if yaw is not None else p.yaw) - p.yaw)
+        if dist < tolerance and abs(final) < math.radians(4.0):
+            break
+        if dist > 0.4:
+            err = wrap(math.atan2(d[1], d[0]) - p.yaw)
+            if abs(err) > 0.5:  # turn on the spot first: walking on a curve this sharp drifts
+                vx, vy, vyaw = 0.0, 0.0, float(np.clip(1.5 * err, -VYAW_MAX, VYAW_MAX))
+            else:
+                vx = float(np.clip(0.6 * dist, 0.1, VX_MAX)) * math.cos(err)
+                vy, vyaw = 0.0, float(np.clip(1.5 * err, -0.5, 0.5))
+        else:
+            b = p.to_body(goal)
+            vx = float(np.clip(1.0 * b[0], -VX_BACK, 0.2))
+            vy = float(np.clip(1.0 * b[1], -VY_MAX, VY_MAX))
+            vyaw = float(np.clip(1.5 * final, -0.4, 0.4))
+            # Tiny commands make tiny steps that barely move the body: keep a floor while far off.
+            if dist > tolerance and math.hypot(vx, vy) < 0.05:
+                scale = 0.05 / max(math.hypot(vx, vy), 1e-6)
+                vx, vy = vx * scale, vy * scale
+        _move(ctx, vx, vy, vyaw)
+        ctx.sleep(TICK)
+    p = ctx.pose()
+    settle(ctx, 0.6, Pose2(float(goal[0]), float(goal[1]), yaw if yaw is not None else p.yaw, p.z))
+
+
+# --- skills ------------------------------------------------------------------------------------------
+def walk_to(ctx: SkillContext, target: Target, standoff: float = STANDOFF, timeout: float = 60.0) -> dict:
+    """Walk until `standoff` m in front of the target, facing it; re-observed on the way."""
+    ctx.ensure_walking()
+    ctx.release_arms()
+    t_end = ctx.time + timeout
+    obj = ctx.locate(target)
+    first = True
+    approach = None
+    while True:
+        p = ctx.pose()
+        d = obj[:2] - p.xy
+        dist = float(np.linalg.norm(d))
+        if approach is None or dist > standoff + 0.35:
+            approach = d / max(dist, 1e-6)  # frozen when close so the robot does not orbit the target
+        goal = obj[:2] - standoff * approach
+        face = math.atan2(approach[1], approach[0])
+        remaining = float(np.linalg.norm(goal - p.xy))
+        if remaining < 0.05 and not first:
+            break
+        first = False
+        # Walk a leg of at most 0.6 m (or 3 s), then look again.
+        leg_end = ctx.time + 3.0
+        if remaining > 0.6:
+            sub = p.xy + (goal - p.xy) * (0.6 / remaining)
+            drive_to(ctx, sub, None, tolerance=0.1, timeout=max(1.0, t_end - ctx.time), until=leg_end)
+        else:
+            drive_to(ctx, goal, face, timeout=max(1.0, t_end - ctx.time))
+        det = ctx.observe(Target(target.object))
+        if det is not None:
+            obj = det.position
+        elif ctx.time > t_end:
+            raise SkillFailed("timeout")
+    p = ctx.pose()
+    dist = float(np.linalg.norm(obj[:2] - p.xy))
+    facing = abs(p.bearing(obj))
+    return {"distance_m": round(dist, 3), "facing_error_deg": round(math.degrees(facing), 1)}
+
+
+def face(ctx: SkillContext, target: Target, tolerance_deg: float = 4.0) -> dict:
+    """Turn on the spot until the target is straight ahead."""
+    ctx.ensure_walking()
+    obj = ctx.locate(target)
+    for _ in range(2):  # turn, look again (the estimate sharpens once it is in the middle of the view)
+        p = ctx.pose()
+        turn_to(ctx, p.yaw + p.bearing(obj), tolerance=math.radians(tolerance_deg * 0.6))
+        det = ctx.observe(Target(target.object))
+        if det is not None:
+            obj = det.position
+    err = ctx.pose().bearing(obj)
+    return {"facing_error_deg": round(math.degrees(abs(err)), 1)}
+
+
+def look_at(ctx: SkillContext, target: Target) -> dict:
+    """Centre the target horizontally in the head camera: body turn, then the waist for what remains.
+
+    The camera is fixed to the torso (G1 has no neck, and this 23-DoF body no waist pitch), so it cannot
+    tilt; the vertical offset is reported, not corrected."""
+    face(ctx, target, tolerance_deg=3.0)
+    det = ctx.observe(Target(target.object))
+    if det is None:
+        raise SkillFailed("not_found")
+    frame = ctx.last_frame
+    assert frame is not None
+    off = bearing(frame, det.position)
+    if abs(off) > math.radians(1.5):
+        q = ctx.arm_targets() if ctx.arm_weight() > 0 else C.DEFAULT_Q.copy()
+        q[C.WAIST_SLOT] = float(np.clip(ctx.joint_q()[C.WAIST_SLOT] + off, -0.6, 0.6))
+        ctx.blend_arm(q, 1.0, 0.6)
+        ctx.sleep(0.4)
+        det = ctx.observe(Target(target.object))
+        if det is None:
+            raise SkillFailed("not_found")
+    frame = ctx.last_frame
+    k = frame.intrinsics
+    du = det.centroid[0] - k.cx
+    dv = det.centroid[1] - k.cy
+    ok = abs(du) <= 0.05 * k.width
+    return {"offset_x_px": round(du, 1), "offset_y_px": round(dv, 1), "centred": ok,
+            "waist_deg": round(math.degrees(ctx.joint_q()[C.WAIST_SLOT]), 1)}
+
+
+def walk(ctx: SkillContext, distance: float, direction: str = "forward", timeout: float | None = None) -> dict:
+    """Walk `distance` m forward, backward, left or right without turning."""
+    ctx.ensure_walking()
+    p0 = ctx.pose()
+    unit = {"forward": (1.0, 0.0), "backward": (-1.0, 0.0), "left": (0.0, 1.0), "right": (0.0, -1.0)}[direction]
+    c, s = math.cos(p0.yaw), math.sin(p0.yaw)
+    d = np.array([c * unit[0] - s * unit[1], s * unit[0] + c * unit[1]])
+    goal = p0.xy + distance * d
+    # Speeds: forward 0.3, backward 0.15, sideways 0.12 m/s, commanded; the walker makes about 60 %.
+    speed = {"forward": 0.18, "backward": 0.09, "left": 0.07, "right": 0.07}[direction]
+    t_end = ctx.time + (timeout if timeout is not None else 8.0 + distance / speed)
+    ctx.driving = True
+    while True:
+        if ctx.time > t_end:
+            raise SkillFailed("timeout", moved_m=round(float((ctx.pose().xy - p0.xy) @ d), 3))
+        p = ctx.pose()
+        b = p.to_body(goal)
+        along = float((goal - p.xy) @ d)
+        if along < 0.03:
+            break
+        yaw_err = wrap(p0.yaw - p.yaw)
+        if direction in ("forward", "backward"):
+            vmax = VX_MAX if direction == "forward" else VX_BACK
+            vx = float(np.clip(0.8 * b[0], -vmax, vmax))
+            if abs(vx) < 0.08:
+                vx = math.copysign(0.08, b[0])
+            vy = float(np.clip(0.8 * b[1], -0.08, 0.08))
+        else:
+            vy = float(np.clip(0.8 * b[1], -VY_MAX, VY_MAX))
+            if abs(vy) < 0.06:
+                vy = math.copysign(0.06, b[1])
+            vx = float(np.clip(0.8 * b[0], -0.08, 0.08))
+        _move(ctx, vx, vy, float(np.clip(1.5 * yaw_err, -0.3, 0.3)))
+        ctx.sleep(TICK)
+    settle(ctx, 0.8, Pose2(float(goal[0]), float(goal[1]), p0.yaw, p0.z))
+    p = ctx.pose()
+    moved = float((p.xy - p0.xy) @ d)
+    return {"moved_m": round(moved, 3), "sideways_m": round(float(abs(np.cross(d, p.xy - p0.xy))), 3),
+            "error_m": round(abs(moved - distance), 3)}
+
+
+def turn(ctx: SkillContext, degrees: float) -> dict:
+    """Turn on the spot by `degrees` (positive left)."""
+    ctx.ensure_walking()
+    turned = turn_by(ctx, math.radians(degrees), timeout=10.0 + abs(degrees) / 20.0)
+    return {"turned_deg": round(math.degrees(turned), 1), "error_deg": round(abs(math.degrees(turned) - degrees), 1)}
+
+
+def stop(ctx: SkillContext) -> dict:
+    """Stop walking and stand still: the pelvis held in place (stepping in place, see base.py)."""
+    ctx.ensure_walking()
+    p = ctx.pose()
+    settle(ctx, 1.0, p)
+    v0 = ctx.pose()
+    ctx.sleep(0.5)
+    v1 = ctx.pose()
+    speed = float(np.linalg.norm(v1.xy - v0.xy)) / 0.5
+    return {"speed_m_s": round(speed, 3), "still": speed < 0.05, "moved_m": round(float(np.linalg.norm(v1.xy - p.xy)), 3)}
+
+
+def squat(ctx: SkillContext) -> dict:
+    """Lower into a squat (Unitree's Squat posture: the pelvis about 0.2 m lower)."""
+    if ctx.robot.fallen:
+        raise SkillFailed("fell")
+    ctx.release_arms()
+    z0 = ctx.pose().z
+    if ctx.client.Squat() != 0:
+        raise SkillFailed("fell")
+    ctx.sleep(1.5)
+    z = ctx.pose().z
+    return {"pelvis_height_m": round(z, 3), "lowered_m": round(z0 - z, 3), "reached": z < 0.62}
+
+
+def stand(ctx: SkillContext) -> dict:
+    """Stand up straight, balancing (from a squat, a locked stand or walking)."""
+    ctx.ensure_walking()
+    ctx.release_arms()
+    stop(ctx)
+    ctx.sleep(0.5)
+    z = ctx.pose().z
+    return {"pelvis_height_m": round(z, 3), "reached": z > 0.70}
+
+
+__all__ = ["drive_to", "face", "look_at", "settle", "squat", "stand", "stop", "turn", "turn_by", "turn_to",
+           "walk", "walk_to"]
