@@ -64,13 +64,13 @@ class UnitreePolicyConfig:
     upper_q: tuple[float, ...] = (0.0,) * 11
     """Waist and arm targets (waist yaw, left arm, right arm; rad). Unitree's training model welds them at
     zero and its real deployment holds them there; our standing pose (C.DEFAULT_Q, elbows at 0.97 rad)
-    moves the CoM and slowed the policy from 0.451 to 0.397 m/s at a 0.5 m/s command (docs/robot.md)."""
+    moves the CoM 1.2 cm back and slowed the policy from 0.440 to 0.381 m/s at 0.5 m/s (docs/robot.md)."""
     waist_kp: float = 300.0
     """Unitree's real deployment holds the waist at kp 300."""
     waist_kd: float = 20.0
     """Stands in for the training model's welded waist. At Unitree's kd 3 the torso decouples from the
     pelvis at the policy's 25 Hz Nyquist rate and a period-2 yaw limit cycle appears (yaw-rate error
-    1.98 rad/s, heading drift 2.2 rad in 30 s); kd 20 removes it (0.12 rad/s, 0.22 rad). Stable: kd dt / I
+    2.15 rad/s, heading drift 2.3 rad in 30 s); kd 20 removes it (0.11 rad/s, 0.16 rad). Stable: kd dt / I
     is about 0.3 for the torso and arms (I ~ 0.15 kg m^2 about the waist)."""
     arm_kp: tuple[float, ...] = (100.0, 100.0, 50.0, 50.0, 20.0)
     """Per arm (shoulder pitch, roll, yaw, elbow, wrist roll): Unitree's real deployment gains."""
