@@ -1,0 +1,1 @@
+"""System 2: the planner (instruction + head-camera frame -> skill calls)."""

@@ -1,0 +1,1 @@
+"""Training entry points (the planner; learned controllers)."""

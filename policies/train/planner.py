@@ -1,0 +1,419 @@
+"""Train the default planner: a small Qwen3-VL, from scratch, on frames and instructions the simulator makes.
+
+Read top to bottom: arguments, data (regenerated, cached in the run folder), tokenizer and model, the
+loop (progress bar, TensorBoard, a checkpoint every `save_every` steps), and the export of the trained
+model with its model card into `assets/models/<name>/`.
+
+Why these choices (measured on the 2-core CPU machine this project targets):
+- Qwen3-VL over Qwen2.5-VL: its vision tower adds a learned absolute position table to the patches, so
+  "where" reaches the language model directly; with rotary positions alone a from-scratch model had not
+  started to point after 10 minutes of training (../shared/reference/notes.md).
+- Points are whole tokens: every multiple of 10 on the 0..1000 grid is one token, and the loss on them
+  is a Gaussian over neighbouring values (sigma = one step), so a near miss costs less than a far one.
+- JSON pieces of the registry's plan format are single tokens: a step is about ten tokens to generate.
+
+Resume: run again with the same `--run-dir`; it continues from the last checkpoint (weights and Adam
+state as safetensors, step and data seed as JSON).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from policies.planner.prompt import build_messages
+from policies.planner.tiny import COMPACT_TEMPLATE, TinySize, make_checkpoint
+from robot.skills.registry import GRID, SKILLS
+
+
+@dataclass(frozen=True)
+class Args:
+    """Arguments of `humanoid train planner`."""
+
+    run_dir: str = "runs/train-planner"
+    """Folder for data, checkpoints and TensorBoard logs; an existing one is resumed."""
+    out: str = "assets/models/openhumanoid-planner-tiny"
+    """Where the trained model and its card are exported at the end ("" to skip)."""
+    train_scenes: int = 1000
+    """Scenes rendered for training (each frame carries `per_scene` instructions)."""
+    per_scene: int = 12
+    """Instructions written about each training frame."""
+    val_scenes: int = 60
+    """Held-out scenes (test-split phrasings) for the validation numbers logged while training."""
+    history_share: float = 0.1
+    """Share of multi-step samples turned into re-plans (calls already run, and their results)."""
+    minutes: float = 35.0
+    """Wall-clock training budget in minutes (the loop stops at this or at `steps`)."""
+    steps: int = 100000
+    """Most optimiser steps."""
+    batch_size: int = 16
+    """Samples per step."""
+    lr: float = 2e-3
+    """Peak learning rate (AdamW, linear warm-up then cosine to 5 %)."""
+    warmup: int = 150
+    """Warm-up steps."""
+    weight_decay: float = 0.01
+    """AdamW weight decay."""
+    coord_sigma: float = 1.0
+    """Width of the soft label over coordinate tokens, in grid steps (0: plain cross-entropy)."""
+    coord_weight: float = 2.0
+    """Loss weight of coordinate tokens relative to the other answer tokens."""
+    text_hidden: int = 192
+    """Language model width."""
+    text_layers: int = 3
+    """Language model layers."""
+    vision_hidden: int = 96
+    """Vision tower width."""
+    vision_layers: int = 2
+    """Vision tower layers."""
+    vocab_size: int = 1200
+    """BPE vocabulary trained on the instructions (plan pieces and coordinates are added on top)."""
+    image_width: int = 160
+    """Frames are shrunk to this width (and the height in proportion) before the model sees them: 20
+    image tokens instead of 80 at 320x240, which is what makes training fit two shared CPU cores."""
+    save_every: int = 200
+    """Steps between checkpoints."""
+    seed: int = 0
+    """Seed of the scenes, the instructions and the initial weights."""
+    threads: int = 2
+    """torch CPU threads."""
+    progress: bool = True
+    """Show progress bars."""
+
+
+TRAIN_SEED0 = 0
+"""Training scenes use seeds from here; evaluation scenes from `EVAL_SEED0`, far apart."""
+VAL_SEED0 = 900_000
+EVAL_SEED0 = 1_000_000
+COORD_STEP = 10
+
+
+def plan_tokens() -> list[str]:
+    """Single tokens for the registry's JSON pieces and for points on multiples of `COORD_STEP`.
+
+    x and y are different tokens ("350" and ", 180"), so each has its own embedding and output row.
+    """
+    toks = ["]", "}", "]}}", "]}", "\"}}", "\"}", "\", \"point_2d\": ["]
+    for s in SKILLS.values():
+        toks += [f"[{{\"skill\": \"{s.name}\"", f", {{\"skill\": \"{s.name}\""]
+        for a in s.args:
+            if a.type == "target":
+                toks.append(f", \"{a.name}\": {{\"object\": \"")
+            elif a.choices:
+                toks += [f", \"{a.name}\": \"{c}\"" for c in a.choices]
+            elif a.type == "number":
+                toks.append(f", \"{a.name}\": ")
+            else:
+                toks.append(f", \"{a.name}\": \"")
+    toks += [str(v) for v in range(0, GRID + 1, COORD_STEP)]
+    toks += [f", {v}" for v in range(0, GRID + 1, COORD_STEP)]
+    return list(dict.fromkeys(toks))
+
+
+# --- data ----------------------------------------------------------------------------------------------------
+def load_or_make_data(run_dir: Path, name: str, split: str, n_scenes: int, per_scene: int, seed0: int,
+                      history_share: float, progress: bool) -> tuple[np.ndarray, np.ndarray, list[dict[str, Any]]]:
+    """Frames, masks and samples of a split, cached as `<name>.npz` + `<name>.jsonl` in `run_dir`."""
+    from policies.train.planner_data import make_split
+
+    npz, jl = run_dir / f"{name}.npz", run_dir / f"{name}.jsonl"
+    if npz.exists() and jl.exists():
+        d = np.load(npz)
+        return d["rgb"], d["masks"], [json.loads(x) for x in jl.read_text().splitlines()]
+    rgb, masks, samples = make_split(split, n_scenes, per_scene, seed0, progress, history_share)
+    np.savez_compressed(npz, rgb=rgb, masks=masks)
+    jl.write_text("".join(json.dumps(s.to_dict(), ensure_ascii=False) + "\n" for s in samples))
+    return rgb, masks, [s.to_dict() for s in samples]
+
+
+def encode(processor: Any, sample: dict[str, Any]) -> tuple[list[int], list[int]]:
+    """(prompt ids with image placeholders expanded, answer ids ending in eos) of one sample."""
+    tok = processor.tokenizer
+    text = tok.apply_chat_template(build_messages(sample["instruction"], sample.get("history", []), ""),
+                                   chat_template=processor.chat_template, add_generation_prompt=True, tokenize=False)
+    merge = processor.image_processor.merge_size ** 2
+    n_img = int(np.prod(_GRID_THW)) // merge
+    text = text.replace(processor.image_token, processor.image_token * n_img)
+    prompt = tok(text, add_special_tokens=False)["input_ids"]
+    answer = tok(json.dumps(sample["calls"], ensure_ascii=False), add_special_tokens=False)["input_ids"]
+    return prompt, answer + [tok.eos_token_id]
+
+
+_GRID_THW = (1, 8, 10)  # set from the image processor's output in main()
+
+
+def pixel_batch(image_processor: Any, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(pixel_values as float16, grid_thw) for every frame, through the model's own image processor."""
+    from PIL import Image
+
+    pv, grids = [], []
+    for img in rgb:
+        out = image_processor(images=[Image.fromarray(img)], return_tensors="np")
+        pv.append(out["pixel_values"].astype(np.float16))
+        grids.append(out["image_grid_thw"][0])
+    return np.stack(pv), np.stack(grids)
+
+
+# --- loss ------------------------------------------------------------------------------------------------------
+def make_loss(groups: list[list[int]], vocab: int, sigma: float, weight: float):  # noqa: ANN201
+    """Cross-entropy on answer tokens; a coordinate token gets a Gaussian soft label over the tokens of
+    its group (x values or y values) at neighbouring values."""
+    import torch
+
+    is_coord = torch.zeros(vocab, dtype=torch.bool)
+    group_of = torch.full((vocab,), -1, dtype=torch.long)
+    index_of = torch.full((vocab,), -1, dtype=torch.long)
+    for g, ids in enumerate(groups):
+        t = torch.tensor(ids)
+        is_coord[t] = True
+        group_of[t] = g
+        index_of[t] = torch.arange(len(ids))
+    gid = torch.tensor(groups)  # groups x values
+    n = gid.shape[1]
+    k = torch.arange(n, dtype=torch.float32)
+    soft = torch.exp(-0.5 * ((k[:, None] - k[None, :]) / max(sigma, 1e-6)) ** 2)
+    soft = soft / soft.sum(1, keepdim=True)
+
+    def loss_fn(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+        logits = logits[:, :-1].float()
+        labels = labels[:, 1:]
+        m = labels != -100
+        lg, lb = logits[m], labels[m]
+        logp = torch.log_softmax(lg, -1)
+        nll = -logp.gather(1, lb[:, None])[:, 0]
+        c = is_coord[lb]
+        w = torch.where(c, torch.full_like(nll, weight), torch.ones_like(nll))
+        if sigma > 0 and c.any():
+            q = soft[index_of[lb[c]]]
+            cols = gid[group_of[lb[c]]]  # the value tokens of each one's group
+            nll = nll.clone()
+            nll[c] = -(q * logp[c].gather(1, cols)).sum(-1)
+        loss = (w * nll).sum() / w.sum()
+        with torch.no_grad():
+            pred = lg.argmax(-1)
+            tok_acc = (pred == lb).float().mean().item()
+            coord_acc = (pred[c] == lb[c]).float().mean().item() if c.any() else float("nan")
+        return loss, {"token_acc": tok_acc, "coord_acc": coord_acc}
+
+    return loss_fn
+
+
+# --- main ------------------------------------------------------------------------------------------------------
+def main(args: Args) -> Path:
+    import torch
+    from torch.utils.tensorboard import SummaryWriter
+    from tqdm import tqdm
+    import transformers as tf
+
+    from policies.planner.loading import load_processor
+    from safetensors.torch import load_file, save_file
+
+    global _GRID_THW
+    torch.set_num_threads(args.threads)
+    run = Path(args.run_dir)
+    run.mkdir(parents=True, exist_ok=True)
+    (run / "args.json").write_text(json.dumps(dataclasses.asdict(args), indent=2) + "\n")
+
+    # 1. data: training scenes, and held-out validation scenes with held-out phrasings
+    rgb, masks, samples = load_or_make_data(run, "train", "train", args.train_scenes, args.per_scene,
+                                            TRAIN_SEED0 + args.seed * 100_000, args.history_share, args.progress)
+    vrgb, _, vsamples = load_or_make_data(run, "val", "test", args.val_scenes, 8, VAL_SEED0, 0.0, args.progress)
+
+    # 2. tokenizer and model (a fresh checkpoint the first time; the last checkpoint on resume)
+    ckpt = run / "checkpoint"
+    if not (ckpt / "config.json").exists():
+        corpus = [s["instruction"] for s in samples] + [json.dumps(s["calls"]) for s in samples[:3000]]
+        size = TinySize(args.text_hidden, args.text_layers, max(1, args.text_hidden // 64), args.vision_hidden,
+                        args.vision_layers)
+        make_checkpoint(ckpt, "qwen3_vl", size, corpus, args.vocab_size, plan_tokens(), COMPACT_TEMPLATE,
+                        seed=args.seed,
+                        image_size=(round(rgb.shape[1] * args.image_width / rgb.shape[2]), args.image_width))
+        (ckpt / "trainer_state.json").write_text(json.dumps({"step": 0, "seconds": 0.0}))
+    processor = load_processor(ckpt)
+    model = tf.Qwen3VLForConditionalGeneration.from_pretrained(ckpt, dtype=torch.float32)
+    state = json.loads((ckpt / "trainer_state.json").read_text())
+    tok = processor.tokenizer
+    n_params = sum(p.numel() for p in model.parameters())
+
+    # 3. inputs, once
+    pv, grids = pixel_batch(processor.image_processor, rgb)
+    _GRID_THW = tuple(int(v) for v in grids[0])
+    enc = [encode(processor, s) for s in samples]
+    vpv, _ = pixel_batch(processor.image_processor, vrgb)
+    venc = [encode(processor, s) for s in vsamples]
+    xs = [tok.convert_tokens_to_ids(str(v)) for v in range(0, GRID + 1, COORD_STEP)]
+    ys = [tok.convert_tokens_to_ids(f", {v}") for v in range(0, GRID + 1, COORD_STEP)]
+    loss_fn = make_loss([xs, ys], len(tok), args.coord_sigma, args.coord_weight)
+    image_id = processor.image_token_id
+
+    def batch(idx: list[int], e: list, p: np.ndarray, ss: list) -> dict[str, torch.Tensor]:
+        seqs = [e[i][0] + e[i][1] for i in idx]
+        n = max(len(s) for s in seqs)
+        ids = torch.full((len(idx), n), tok.pad_token_id, dtype=torch.long)
+        lab = torch.full((len(idx), n), -100, dtype=torch.long)
+        att = torch.zeros((len(idx), n), dtype=torch.long)
+        for r, i in enumerate(idx):
+            pr, an = e[i]
+            ids[r, :len(pr) + len(an)] = torch.tensor(pr + an)
+            lab[r, len(pr):len(pr) + len(an)] = torch.tensor(an)
+            att[r, :len(pr) + len(an)] = 1
+        frames = [ss[i]["frame"] for i in idx]
+        return {"input_ids": ids, "attention_mask": att, "labels": lab,
+                "mm_token_type_ids": (ids == image_id).long(),
+                "pixel_values": torch.from_numpy(np.concatenate([p[f] for f in frames])).float(),
+                "image_grid_thw": torch.tensor(np.stack([grids[0]] * len(idx)))}
+
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay, betas=(0.9, 0.98))
+    if (ckpt / "optimizer.safetensors").exists():
+        _load_optimizer(opt, model, load_file(ckpt / "optimizer.safetensors"))
+    budget_s = args.minutes * 60.0
+    total_guess = max(args.warmup + 1, min(args.steps, state.get("planned_steps", args.steps)))
+
+    def lr_at(step: int, frac: float) -> float:
+        if step < args.warmup:
+            return args.lr * (step + 1) / args.warmup
+        return args.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(frac, 1.0))))
+
+    writer = SummaryWriter(str(run / "tb"))
+    rng = np.random.default_rng(args.seed + state["step"])
+    step, spent = state["step"], state["seconds"]
+    cpu0, cpu_before = time.process_time(), state.get("cpu_seconds", 0.0)
+    t0 = time.time()
+    bar = tqdm(total=int(budget_s), initial=int(min(spent, budget_s)), unit="s", desc="train planner",
+               disable=not args.progress, bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} s [{postfix}]")
+    model.train()
+    last_save = time.time()
+    while step < args.steps and spent < budget_s:
+        frac = spent / budget_s
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step, frac)
+        idx = rng.integers(0, len(enc), args.batch_size).tolist()
+        b = batch(idx, enc, pv, samples)
+        labels = b.pop("labels")
+        out = model(**b)
+        loss, stats = loss_fn(out.logits, labels)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        step += 1
+        now = time.time()
+        spent_new = spent + (now - t0)
+        t0 = now
+        bar.update(int(min(spent_new, budget_s)) - int(min(spent, budget_s)))
+        spent = spent_new
+        if step % 10 == 0:
+            writer.add_scalar("train/loss", loss.item(), step)
+            writer.add_scalar("train/token_acc", stats["token_acc"], step)
+            if not math.isnan(stats["coord_acc"]):
+                writer.add_scalar("train/coord_acc", stats["coord_acc"], step)
+            writer.add_scalar("train/lr", opt.param_groups[0]["lr"], step)
+            bar.set_postfix_str(f"step {step} loss {loss.item():.3f} tok {stats['token_acc']:.3f}")
+        if step % args.save_every == 0 or spent >= budget_s or step >= args.steps:
+            model.eval()
+            with torch.no_grad():
+                vidx = list(range(0, len(venc), max(1, len(venc) // 64)))[:64]
+                vb = batch(vidx, venc, vpv, vsamples)
+                vl = vb.pop("labels")
+                vloss, vstats = loss_fn(model(**vb).logits, vl)
+            model.train()
+            writer.add_scalar("val/loss", vloss.item(), step)
+            writer.add_scalar("val/token_acc", vstats["token_acc"], step)
+            writer.add_scalar("val/coord_acc", vstats["coord_acc"], step)
+            model.save_pretrained(ckpt)
+            save_file(_optimizer_tensors(opt, model), ckpt / "optimizer.safetensors")
+            (ckpt / "trainer_state.json").write_text(json.dumps(
+                {"step": step, "seconds": spent, "cpu_seconds": cpu_before + time.process_time() - cpu0}))
+            last_save = time.time()
+    del last_save, total_guess
+    bar.close()
+    writer.close()
+    final = {"step": step, "seconds": spent, "cpu_seconds": cpu_before + time.process_time() - cpu0,
+             "parameters": n_params, "train_samples": len(samples), "train_frames": int(len(rgb))}
+    (run / "final.json").write_text(json.dumps(final, indent=2) + "\n")
+    if args.out:
+        export(ckpt, Path(args.out), args, final)
+    return ckpt
+
+
+def _optimizer_tensors(opt: Any, model: Any) -> dict[str, Any]:
+    """AdamW state by parameter name (safetensors, not a pickle)."""
+    import torch
+
+    out = {}
+    for name, p in model.named_parameters():
+        st = opt.state.get(p)
+        if st:
+            out[f"{name}::exp_avg"] = st["exp_avg"].contiguous()
+            out[f"{name}::exp_avg_sq"] = st["exp_avg_sq"].contiguous()
+            out[f"{name}::step"] = torch.as_tensor(st["step"], dtype=torch.float32).reshape(1)
+    return out
+
+
+def _load_optimizer(opt: Any, model: Any, tensors: dict[str, Any]) -> None:
+    import torch
+
+    for name, p in model.named_parameters():
+        if f"{name}::exp_avg" in tensors:
+            opt.state[p] = {"exp_avg": tensors[f"{name}::exp_avg"], "exp_avg_sq": tensors[f"{name}::exp_avg_sq"],
+                            "step": torch.tensor(float(tensors[f"{name}::step"][0]))}
+
+
+def export(ckpt: Path, out: Path, args: Args, final: dict[str, Any]) -> None:
+    """Copy the model (weights in bfloat16 safetensors), tokenizer and processor files to `out`."""
+    import shutil
+
+    import torch
+    import transformers as tf
+
+    out.mkdir(parents=True, exist_ok=True)
+    model = tf.Qwen3VLForConditionalGeneration.from_pretrained(ckpt, dtype=torch.float32)
+    model.to(torch.bfloat16).save_pretrained(out)
+    for f in ("tokenizer.json", "tokenizer_config.json", "preprocessor_config.json", "processor_config.json",
+              "chat_template.jinja"):
+        shutil.copy(ckpt / f, out / f)
+    (out / "training.json").write_text(json.dumps({"args": dataclasses.asdict(args), **final}, indent=2) + "\n")
+
+
+def parse_args(argv: list[str] | None = None) -> Args:
+    """One flag per field of `Args`, its docstring as help."""
+    import ast
+    import inspect
+
+    p = argparse.ArgumentParser(prog="humanoid train planner", description=__doc__.split("\n\n")[0])
+    docs = _field_docs()
+    for f in dataclasses.fields(Args):
+        flag = "--" + f.name.replace("_", "-")
+        if f.type in ("bool", bool):
+            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default, help=docs.get(f.name, ""))
+        else:
+            typ = {"int": int, "float": float, "str": str}[str(f.type)]
+            p.add_argument(flag, type=typ, default=f.default, help=docs.get(f.name, "") + " (default: %(default)s)")
+    del ast, inspect
+    return Args(**vars(p.parse_args(argv)))
+
+
+def _field_docs() -> dict[str, str]:
+    """Docstrings under the fields of `Args` (CleanRL style: they become --help)."""
+    import ast
+    import inspect
+
+    tree = ast.parse(inspect.getsource(Args))
+    body = tree.body[0].body  # type: ignore[attr-defined]
+    docs = {}
+    for a, b in zip(body, body[1:]):
+        if isinstance(a, ast.AnnAssign) and isinstance(b, ast.Expr) and isinstance(b.value, ast.Constant):
+            docs[a.target.id] = str(b.value.value).strip()  # type: ignore[union-attr]
+    return docs
+
+
+if __name__ == "__main__":
+    main(parse_args())
