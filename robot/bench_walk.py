@@ -1,0 +1,257 @@
+"""`humanoid bench walk`: falls, velocity tracking, top speed, stopping, push recovery and speed of System 1.
+
+Everything runs through the LocoClient exactly as a user's program would (Start, Move, StopMove), on
+seeded worlds. Velocity is measured as the pelvis displacement over one stride (two steps) in the
+heading frame, so the sway within a step does not count as tracking error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from collections import deque
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+import numpy as np
+
+from robot.bench import Result, bench
+
+STRIDE = 0.8  # s over which the velocity is measured (two steps of the walker and more)
+
+
+def make_controller(spec: str) -> Any:
+    """`walker` (ours, model-based) or a plug-in: `unitree-policy:PATH`, `learned:PATH`."""
+    if spec in ("walker", "default"):
+        from robot.control.walker import Walker
+
+        return Walker()
+    if ":" in spec:
+        try:
+            from policies.learned import make_controller as make_learned  # lazy: torch lives there
+        except ImportError as err:
+            raise SystemExit(f"controller {spec!r} needs the learn extra: pip install -e '.[learn]' ({err})")
+        return make_learned(spec)
+    raise ValueError(f"unknown controller {spec!r}: use walker, unitree-policy:PATH or learned:PATH")
+
+
+def _robot(seed: int, controller: str):  # noqa: ANN202 - (SimRobot, LocoClient)
+    from robot.sdk.loco import LocoClient, SimRobot
+    from robot.sim.world import World, WorldConfig
+
+    robot = SimRobot(World(WorldConfig(seed=seed)), controller=make_controller(controller))
+    client = LocoClient(robot)
+    client.StandUp()
+    robot.sleep(0.5)
+    client.Start()
+    robot.sleep(1.0)
+    return robot, client
+
+
+class _Tracker:
+    """Stride-averaged body-frame velocity against the command."""
+
+    def __init__(self, robot: Any) -> None:
+        self.robot = robot
+        self.hist: deque = deque()
+        self.err = {"vx": [], "vy": [], "yaw": []}
+
+    def sample(self, settled: bool) -> None:
+        r = self.robot
+        o = r.odometry()
+        t = r.time
+        self.hist.append((t, o.position[0], o.position[1], o.yaw))
+        while self.hist and t - self.hist[0][0] > STRIDE:
+            self.hist.popleft()
+        if not settled or t - self.hist[0][0] < STRIDE - 0.01:
+            return
+        t0, x0, y0, yaw0 = self.hist[0]
+        dt = t - t0
+        dyaw = math.atan2(math.sin(o.yaw - yaw0), math.cos(o.yaw - yaw0))
+        mid = yaw0 + 0.5 * dyaw
+        dx, dy = o.position[0] - x0, o.position[1] - y0
+        vx = (math.cos(mid) * dx + math.sin(mid) * dy) / dt
+        vy = (-math.sin(mid) * dx + math.cos(mid) * dy) / dt
+        c = r.command
+        self.err["vx"].append(abs(vx - c.vx))
+        self.err["vy"].append(abs(vy - c.vy))
+        self.err["yaw"].append(abs(dyaw / dt - c.vyaw))
+
+
+def random_episode(seed: int, seconds: float, controller: str) -> dict[str, Any]:
+    """30 s of random commands within the limits, a new one every 2-5 s; falls and tracking errors."""
+    rng = np.random.default_rng(seed)
+    robot, client = _robot(seed, controller)
+    lim = robot.limits
+    tracker = _Tracker(robot)
+    t_end = robot.time + seconds
+    fell = False
+    while robot.time < t_end - 1e-9 and not fell:
+        # A quarter of the commands are pure: one axis only, to cover straight walking and turning.
+        kind = rng.integers(4)
+        vx = float(rng.uniform(lim.vx_min, 0.6)) if kind in (0, 3) else 0.0
+        vy = float(rng.uniform(-0.2, 0.2)) if kind in (1, 3) else 0.0
+        vyaw = float(rng.uniform(-0.6, 0.6)) if kind in (2, 3) else 0.0
+        client.Move(vx, vy, vyaw, continous_move=True)
+        hold = float(rng.uniform(2.0, 5.0))
+        t_cmd = robot.time
+        while robot.time < min(t_end, t_cmd + hold) and not fell:
+            robot.step()
+            if robot.world.step_count % 10 == 0:
+                tracker.sample(settled=robot.time - t_cmd > 1.0)
+            fell = robot.fallen
+    robot.close()
+    return {"fell": fell, **{k: (float(np.mean(v)) if v else float("nan")) for k, v in tracker.err.items()}}
+
+
+def fixed_command(seed: int, vx: float, vy: float, vyaw: float, seconds: float, controller: str) -> dict:
+    """Walk one constant command; the mean stride velocity after 2 s and whether it fell."""
+    robot, client = _robot(seed, controller)
+    client.Move(vx, vy, vyaw, continous_move=True)
+    tracker = _Tracker(robot)
+    t0 = robot.time
+    while robot.time < t0 + seconds and not robot.fallen:
+        robot.step()
+        if robot.world.step_count % 10 == 0:
+            tracker.sample(settled=robot.time - t0 > 2.0)
+    fell = robot.fallen
+    robot.close()
+    return {"fell": fell, **{k: (float(np.mean(v)) if v else float("nan")) for k, v in tracker.err.items()}}
+
+
+def stop_steps(seed: int, controller: str) -> int:
+    """Steps taken after StopMove (from 0.3 m/s) until the walker stands still."""
+    robot, client = _robot(seed, controller)
+    client.Move(0.3, 0.0, 0.0, continous_move=True)
+    robot.sleep(4.0)
+    ctl = robot.controller
+    if not hasattr(ctl, "steps_taken"):
+        robot.close()
+        return -1
+    before = ctl.steps_taken
+    client.StopMove()
+    t0 = robot.time
+    while robot.time < t0 + 5.0 and getattr(ctl, "stepping", False):
+        robot.step()
+    n = ctl.steps_taken - before if not robot.fallen else 99
+    robot.close()
+    return n
+
+
+def push_survived(seed: int, impulse: float, direction: tuple[float, float], walking: bool,
+                  controller: str) -> bool:
+    """A 0.1 s push of `impulse` N s on the pelvis; survived if not fallen 4 s later."""
+    robot, client = _robot(seed, controller)
+    if walking:
+        client.Move(0.3, 0.0, 0.0, continous_move=True)
+        robot.sleep(2.0)
+    else:
+        robot.sleep(0.5)
+    yaw = robot.odometry().yaw
+    dx, dy = direction
+    wx, wy = math.cos(yaw) * dx - math.sin(yaw) * dy, math.sin(yaw) * dx + math.cos(yaw) * dy
+    robot.world.apply_impulse((impulse * wx, impulse * wy, 0.0), duration=0.1)
+    robot.sleep(4.0)
+    ok = not robot.fallen
+    robot.close()
+    return ok
+
+
+DIRECTIONS = {"forward": (1.0, 0.0), "backward": (-1.0, 0.0), "left": (0.0, 1.0), "right": (0.0, -1.0)}
+
+
+def _largest_push(seed: int, walking: bool, controller: str, ladder: list[float]) -> dict[str, float]:
+    out = {}
+    for name, d in DIRECTIONS.items():
+        best = 0.0
+        for imp in ladder:
+            if not push_survived(seed, imp, d, walking, controller):
+                break
+            best = imp
+        out[name] = best
+    return out
+
+
+def _speed(controller: str) -> tuple[float, float]:
+    """Real-time factor with the controller on, and its cost over raw physics of the same world."""
+    import pybullet as pb
+
+    robot, client = _robot(0, controller)
+    client.Move(0.4, 0.0, 0.0, continous_move=True)
+    robot.sleep(1.0)
+    n = 1500
+    t0 = time.perf_counter()
+    for _ in range(n):
+        robot.step()
+    stack = time.perf_counter() - t0
+    state = pb.saveState(physicsClientId=robot.world.client)
+    raw = 0.0
+    for _ in range(n // 50):
+        pb.restoreState(state, physicsClientId=robot.world.client)
+        t0 = time.perf_counter()
+        for _ in range(50):
+            pb.stepSimulation(physicsClientId=robot.world.client)
+        raw += time.perf_counter() - t0
+    robot.close()
+    return n * robot.world.dt / stack, stack / raw - 1.0
+
+
+def _arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--episodes", type=int, default=20, help="random-command episodes (seeds 0..N-1)")
+    p.add_argument("--seconds", type=float, default=30.0, help="simulated seconds per episode")
+    p.add_argument("--controller", default="walker",
+                   help="System 1: walker (model-based), unitree-policy:PATH or learned:PATH")
+    p.add_argument("--workers", type=int, default=2, help="processes to run episodes in")
+    p.add_argument("--quick", action="store_true",
+                   help="skip the top-speed and push searches (falls, tracking and speed only)")
+
+
+@bench("walk", "falls, velocity tracking, top speed, stopping, pushes and real-time factor of System 1",
+       _arguments)
+def bench_walk(args: argparse.Namespace) -> Result:
+    from tqdm import tqdm
+
+    ctl = args.controller
+    make_controller(ctl)  # fail fast on a bad spec, before any worker starts
+    result: Result = {"controller": ctl, "episodes": args.episodes, "seconds": args.seconds}
+    with ProcessPoolExecutor(max_workers=max(1, args.workers)) as pool:
+        futures = [pool.submit(random_episode, seed, args.seconds, ctl) for seed in range(args.episodes)]
+        eps = [f.result() for f in tqdm(futures, desc="random commands", unit="episode")]
+        result["falls"] = sum(e["fell"] for e in eps)
+        for k in ("vx", "vy", "yaw"):
+            result[f"tracking_error_{k}"] = float(np.nanmean([e[k] for e in eps]))
+        # The issue's reference commands, one axis each.
+        cases = {"fwd_0.5": (0.5, 0, 0), "fwd_0.8": (0.8, 0, 0), "back_0.3": (-0.3, 0, 0),
+                 "left_0.2": (0, 0.2, 0), "right_0.2": (0, -0.2, 0), "turn_0.5": (0, 0, 0.5),
+                 "turn_-0.5": (0, 0, -0.5), "turn_1.0": (0, 0, 1.0)}
+        futs = {name: pool.submit(fixed_command, 100, *v, 10.0, ctl) for name, v in cases.items()}
+        for name, f in tqdm(futs.items(), desc="reference commands", unit="case"):
+            r = f.result()
+            axis = "yaw" if "turn" in name else ("vy" if name.startswith(("left", "right")) else "vx")
+            result[f"error_{name}"] = r[axis]
+            result[f"fell_{name}"] = r["fell"]
+        if not args.quick:
+            speeds = [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
+            futs2 = [pool.submit(fixed_command, 200, v, 0, 0, 10.0, ctl) for v in speeds]
+            max_vx = 0.0
+            for v, f in zip(speeds, futs2):
+                r = f.result()
+                if r["fell"]:
+                    break
+                max_vx = v
+            result["max_vx"] = max_vx
+            result["stop_steps"] = pool.submit(stop_steps, 300, ctl).result()
+            ladder = [5.0, 10.0, 15.0, 20.0, 25.0, 30.0, 35.0, 40.0, 45.0, 50.0]
+            stand = pool.submit(_largest_push, 400, False, ctl, ladder)
+            walk = pool.submit(_largest_push, 401, True, ctl, ladder)
+            s, w = stand.result(), walk.result()
+            result["push_standing_Ns"] = min(s.values())
+            result["push_walking_Ns"] = min(w.values())
+            for name in DIRECTIONS:
+                result[f"push_standing_{name}_Ns"] = s[name]
+                result[f"push_walking_{name}_Ns"] = w[name]
+    rtf, overhead = _speed(ctl)
+    result["realtime_factor"] = rtf
+    result["overhead_ratio"] = overhead
+    return result

@@ -1,0 +1,480 @@
+"""System 1: a model-based walking controller for the G1 that sends LowCmd only.
+
+The pieces, each a few lines below:
+
+* Footsteps from the body-frame velocity command: a midline advances by (vx, vy) T and turns by
+  vyaw T per step; feet sit half a step width either side of it.
+* Centre of mass from the linear inverted pendulum. A reference CoM state is integrated with the
+  stance foot as its ZMP and is continuously pulled toward the measured CoM, so a push enters the
+  plan instead of being fought.
+* Divergent component of motion (DCM, capture point) step adjustment (Englsberger et al. 2015,
+  Khadiv et al. 2016): the DCM offset the next footsteps need is found by the backward recursion
+  xi_eos[k-1] = p[k] + exp(-w T) (xi_eos[k] - p[k]); the swing foot then lands where the predicted DCM
+  at the end of the step minus that offset says, so when pushed it steps toward the capture point.
+* Swing feet on a smooth arc (lift, carry, set down flat); pelvis level, its yaw between the feet.
+* Leg inverse kinematics (robot/control/kinematics.py), stiff joint PD and a gravity feed-forward
+  J^T f on the legs that carry the weight, so the PD holds the pose without sagging.
+* Arms in a natural pose swinging against the legs, blended with the arm channel (Unitree's arm_sdk
+  weight, 0..1).
+
+It is deliberately a small set of well-known ideas with measured gains rather than a QP: it runs in
+pure Python at 500 Hz beside the physics on one core.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from robot.control.base import LocoCommand, Odometry
+from robot.control.kinematics import G1Kinematics, LegChain, rot, yaw_of
+from robot.g1 import constants as C
+from robot.sdk.lowlevel import LowCmd, LowState
+from robot.sim.world import GRAVITY
+
+DT = 0.002  # the controller runs every physics step
+
+
+@dataclass(frozen=True)
+class WalkerConfig:
+    """Gait and gains of the model-based walker (all measured on our G1 body in PyBullet)."""
+
+    step_time: float = 0.30
+    """Single-support duration, s."""
+    double_support: float = 0.0
+    """Both feet down between steps, s; the ZMP moves from the old stance foot to the new one."""
+    step_height: float = 0.08
+    """Swing-foot clearance, m (public G1 walkers use 0.04-0.08)."""
+    step_width: float = 0.23
+    """Lateral distance between the sole centres, m (hips are 0.233 m apart)."""
+    pelvis_height: float = 0.74
+    """Pelvis height over the soles while walking, m (knees bent; 0.785 is straight legs)."""
+    com_height: float = 0.66
+    """Height of the centre of mass for the pendulum, m (pelvis height minus 0.085, from the model)."""
+    max_step_forward: float = 0.32
+    max_step_backward: float = 0.20
+    max_step_lateral: float = 0.22
+    """Largest lateral step beyond the nominal width, m."""
+    min_width: float = 0.16
+    """Narrowest the feet may be placed (sole centres), m, so the legs never cross."""
+    max_step_yaw: float = 0.45
+    tau_position: float = 2.0
+    """Time constant pulling the reference CoM position toward the measured one, s."""
+    tau_velocity: float = 0.5
+    """Time constant pulling the reference CoM velocity toward the measured one, s."""
+    start_dcm_threshold: float = 0.04
+    """Standing: start stepping when the DCM leaves the support centre by more than this, m."""
+    dcm_gain: float = 4.0
+    """DCM feedback gain, 1/s (public G1 and full-size walkers use 2-4)."""
+    weight_shift: float = 0.35
+    """Time to move the DCM onto the stance foot before the first step, s."""
+    dcm_measured_weight: float = 0.0
+    """How much of the measured (vs. reference) DCM the step adjustment and ZMP feedback use."""
+    tilt_gain: float = -0.1
+    """Stance legs answer a measured pelvis tilt by commanding this much of it the other way."""
+    tilt_rate_gain: float = 0.06
+    """The same for the measured tilt rate (IMU gyroscope), s."""
+    arm_swing: float = 0.6
+    """Shoulder pitch per metre of foot advance, rad/m."""
+    kp_leg: tuple[float, ...] = (710.0, 710.0, 445.0, 890.0, 570.0, 380.0)
+    kd_leg: tuple[float, ...] = (8.0, 8.0, 5.0, 10.0, 5.0, 4.0)
+    kp_waist: float = 300.0
+    kd_waist: float = 6.0
+    kp_arm: float = 80.0
+    kd_arm: float = 2.0
+
+
+class _Foot:
+    """A foot's planar pose on the ground: x, y, yaw."""
+
+    __slots__ = ("x", "y", "yaw")
+
+    def __init__(self, x: float, y: float, yaw: float) -> None:
+        self.x, self.y, self.yaw = x, y, yaw
+
+    def copy(self) -> _Foot:
+        return _Foot(self.x, self.y, self.yaw)
+
+    def xy(self) -> np.ndarray:
+        return np.array([self.x, self.y])
+
+
+def _wrap(a: float) -> float:
+    return (a + math.pi) % (2.0 * math.pi) - math.pi
+
+
+def _r2(yaw: float) -> np.ndarray:
+    c, s = math.cos(yaw), math.sin(yaw)
+    return np.array([[c, -s], [s, c]])
+
+
+class Walker:
+    """DCM walking controller (implements robot.control.base.Controller)."""
+
+    name = "walker"
+
+    def __init__(self, config: WalkerConfig = WalkerConfig()) -> None:
+        self.cfg = config
+        self.kin = G1Kinematics()
+        self.omega = math.sqrt(GRAVITY / config.com_height)
+        self.cmd = LowCmd()
+        self._set_gains()
+        self.stepping = False
+        self.steps_taken = 0
+
+    # --- setup -----------------------------------------------------------------------------------------
+    def _set_gains(self) -> None:
+        c = self.cfg
+        cmd = self.cmd
+        cmd.mode[:] = 0
+        cmd.mode[C.ACTIVE_SLOTS] = 1
+        for leg in (C.LEG_SLOTS[:6], C.LEG_SLOTS[6:]):
+            cmd.kp[leg] = c.kp_leg
+            cmd.kd[leg] = c.kd_leg
+        cmd.kp[C.WAIST_SLOT] = c.kp_waist
+        cmd.kd[C.WAIST_SLOT] = c.kd_waist
+        arms = np.concatenate([C.LEFT_ARM_SLOTS, C.RIGHT_ARM_SLOTS])
+        cmd.kp[arms] = c.kp_arm
+        cmd.kd[arms] = c.kd_arm
+        cmd.q[:] = C.DEFAULT_Q
+
+    def reset(self, state: LowState, odom: Odometry) -> None:
+        """Take the present stance as the starting point: both feet down where they are."""
+        R = _quat_matrix(state.imu_state.quaternion)
+        base = odom.position
+        self.q_leg = {"left": state.q[self.kin.left.slots].copy(), "right": state.q[self.kin.right.slots].copy()}
+        self.feet = {}
+        for leg in (self.kin.left, self.kin.right):
+            p, Rf = leg.fk(state.q[leg.slots])
+            pw = base + R @ p
+            self.feet[leg.side] = _Foot(pw[0], pw[1], yaw_of(R @ Rf))
+        self.ground_z = 0.0
+        com = base + R @ self.kin.com(state.q)
+        self.x_ref = com[:2].copy()
+        self.v_ref = odom.velocity[:2].copy()
+        self.height = float(base[2] - 0.5 * sum(
+            (base + R @ leg.fk(state.q[leg.slots])[0])[2] for leg in (self.kin.left, self.kin.right)))
+        self.stepping = False
+        self.stance = "right"
+        self.t_phase = 0.0
+        self.swing_start = self.feet["left"].copy()
+        self.swing_target = self.feet["left"].copy()
+        self.swing_pos = np.array([self.swing_start.x, self.swing_start.y, 0.0])
+        self.swing_yaw = self.swing_start.yaw
+        self._offset = np.zeros(2)
+        self.shift_from = self.x_ref.copy()
+        self.shift_time = 0.0
+        self.steps_taken = 0
+        self.idle_steps = 0
+        self.pelvis_yaw = odom.yaw
+        self.time = 0.0
+        self.com_measured = com
+
+    # --- the 2 ms loop -----------------------------------------------------------------------------------
+    def step(self, state: LowState, odom: Odometry, command: LocoCommand) -> LowCmd:
+        c = self.cfg
+        dt = DT
+        self.time += dt
+        R = _quat_matrix(state.imu_state.quaternion)
+        self._measured = (state, odom, R)
+        com = odom.position + R @ self.kin.com(state.q)
+        self.com_measured = com
+        vel = odom.velocity[:2]
+        w = self.omega
+        xi_meas = com[:2] + vel / w
+        # Reference CoM: while stepping it is pulled toward the measured state, so a push becomes part
+        # of the plan and the next footholds catch it; standing, it is the plan alone.
+        if self.stepping:
+            self.x_ref += (com[:2] - self.x_ref) * (dt / c.tau_position)
+            self.v_ref += (vel - self.v_ref) * (dt / c.tau_velocity)
+        # Settle to the walking height gently (from spawn or a stand-up) instead of dropping at once.
+        self.height += float(np.clip(c.pelvis_height - self.height, -0.1 * dt, 0.1 * dt))
+        moving = abs(command.vx) > 1e-3 or abs(command.vy) > 1e-3 or abs(command.vyaw) > 1e-3
+        xi_ref = self.x_ref + self.v_ref / w
+        # Feedback acts on a blend of the measured and the reference DCM.
+        xi_fb = xi_ref + c.dcm_measured_weight * (xi_meas - xi_ref)
+        if not self.stepping:
+            centre = self._centre()
+            err = _r2(-self._support_frame()) @ (xi_meas - centre)
+            pushed = abs(err[0]) > 1.5 * c.start_dcm_threshold or abs(err[1]) > c.start_dcm_threshold
+            if moving or command.walking or pushed:
+                self._start_stepping(command, err if pushed else None, xi_ref)
+        if self.stepping:
+            z_ff, xi_des, single = self._stepping_update(command, moving, xi_meas, xi_fb)
+        else:
+            z_ff, xi_des, single = self._centre(), self._centre(), False
+        # DCM tracking (Englsberger 2015): z = z_ff + (1 + k / w)(xi - xi_des) gives
+        # d(xi - xi_des)/dt = -k (xi - xi_des); the ZMP must stay inside the support.
+        zmp = z_ff + (1.0 + c.dcm_gain / w) * (xi_fb - xi_des)
+        zmp = self._clamp_support(zmp, single)
+        self.zmp = zmp
+        acc = w * w * (self.x_ref - zmp)
+        self.x_ref += self.v_ref * dt + 0.5 * acc * dt * dt
+        self.v_ref += acc * dt
+        return self._whole_body(state, odom, command, R)
+
+    # --- stepping ---------------------------------------------------------------------------------------
+    def _centre(self) -> np.ndarray:
+        return 0.5 * (self.feet["left"].xy() + self.feet["right"].xy())
+
+    def _support_frame(self) -> float:
+        a, b = self.feet["left"].yaw, self.feet["right"].yaw
+        return a + 0.5 * _wrap(b - a)
+
+    def _start_stepping(self, command: LocoCommand, push: np.ndarray | None, xi_ref: np.ndarray) -> None:
+        """Begin with a weight shift: the DCM glides onto the stance foot before the other one lifts."""
+        if push is not None:
+            swing = "left" if push[1] > 0 else "right"
+        elif command.vy > 1e-3 or command.vyaw > 1e-3:
+            swing = "left"
+        else:
+            swing = "right"
+        self.stance = "right" if swing == "left" else "left"
+        self.stepping = True
+        self.idle_steps = 0
+        self.shift_from = xi_ref.copy()
+        self.shift_time = 0.0 if push is not None else self.cfg.weight_shift
+        self.t_phase = -self.shift_time
+        self._begin_swing()
+
+    def _begin_swing(self) -> None:
+        swing = "left" if self.stance == "right" else "right"
+        self.swing_start = self.feet[swing].copy()
+        self.swing_target = self.feet[swing].copy()
+        self.swing_pos = np.array([self.swing_start.x, self.swing_start.y, 0.0])
+        self.swing_yaw = self.swing_start.yaw
+
+    def _plan(self, command: LocoCommand) -> tuple[list[_Foot], np.ndarray]:
+        """Nominal footsteps after the stance foot and the DCM offset the first one needs."""
+        c = self.cfg
+        T = c.step_time + c.double_support
+        stance = self.feet[self.stance]
+        side = 1.0 if self.stance == "left" else -1.0  # +1: the stance foot is left of the midline
+        yaw = stance.yaw
+        mid = stance.xy() - _r2(yaw) @ np.array([0.0, side * c.step_width / 2.0])
+        steps = [stance]
+        for _ in range(4):
+            mid = mid + _r2(yaw + 0.5 * command.vyaw * T) @ np.array([command.vx * T, command.vy * T])
+            yaw = yaw + command.vyaw * T
+            side = -side
+            p = mid + _r2(yaw) @ np.array([0.0, side * c.step_width / 2.0])
+            steps.append(_Foot(p[0], p[1], yaw))
+        # Backward DCM recursion from a stop between the last two feet.
+        decay = math.exp(-self.omega * T)
+        xi = 0.5 * (steps[-1].xy() + steps[-2].xy())
+        for k in range(len(steps) - 1, 0, -1):
+            p = steps[k].xy()
+            xi = p + decay * (xi - p)
+        return steps, xi - steps[1].xy()
+
+    def _xi_eos(self) -> np.ndarray:
+        """The DCM the present swing target asks for at the end of this step."""
+        return self.swing_target.xy() + self._offset
+
+    def _stepping_update(self, command: LocoCommand, moving: bool, xi_meas: np.ndarray,
+                         xi_ref: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
+        """Advance the step phase; return the feed-forward ZMP, the desired DCM, and single support."""
+        c = self.cfg
+        w = self.omega
+        self.t_phase += DT
+        ss, ds = c.step_time, c.double_support
+        swing = "left" if self.stance == "right" else "right"
+        stance = self.feet[self.stance]
+        T_rest = ss + ds
+        if self.t_phase < 0.0:
+            first = self.steps_taken == 0 and self.shift_time > 0.0
+            # During the first weight shift the DCM is still between the feet by design: aim the step
+            # by the plan, not by a prediction from there.
+            self._update_target(command, xi_ref, remaining=ss, nominal=first)
+            xi_start = stance.xy() + math.exp(-w * T_rest) * (self._xi_eos() - stance.xy())
+            if first:
+                # First step: DCM from where it is onto the stance foot, ZMP = xi - d(xi)/dt / w.
+                s = 1.0 + self.t_phase / self.shift_time
+                xi_des = self.shift_from + (xi_start - self.shift_from) * _smooth(s)
+                xi_dot = (xi_start - self.shift_from) * _smooth_rate(s) / self.shift_time
+                return xi_des - xi_dot / w, xi_des, False
+            # Between steps: the ZMP slides from the old stance foot to the new one.
+            s = 1.0 + self.t_phase / max(ds, 1e-9)
+            z = self.feet[swing].xy() + (stance.xy() - self.feet[swing].xy()) * _smooth(s)
+            return z, xi_ref, False
+        if self.t_phase < ss:
+            if self.t_phase < 0.7 * ss:
+                self._update_target(command, xi_ref, remaining=ss - self.t_phase)
+            phase = self.t_phase / ss
+            s = _smooth(phase)
+            start, target = self.swing_start, self.swing_target
+            self.swing_pos[0] = start.x + (target.x - start.x) * s
+            self.swing_pos[1] = start.y + (target.y - start.y) * s
+            self.swing_pos[2] = c.step_height * math.sin(math.pi * phase) ** 2
+            self.swing_yaw = start.yaw + _wrap(target.yaw - start.yaw) * s
+            remaining = ss - self.t_phase + ds
+            xi_des = stance.xy() + math.exp(-w * remaining) * (self._xi_eos() - stance.xy())
+            return stance.xy(), xi_des, True
+        # Touchdown: the swing foot becomes the stance foot, where it really landed.
+        self.feet[swing] = self._measure_foot(swing)
+        self.steps_taken += 1
+        self.stance = swing
+        self.t_phase = -ds
+        if not moving and not command.walking:
+            # Stop once the feet are side by side and the DCM is calm.
+            self.idle_steps += 1
+            calm = float(np.linalg.norm(xi_meas - self._centre())) < 0.05
+            if (self._feet_parallel() and calm) or self.idle_steps >= 8:
+                self.stepping = False
+                return self._centre(), self._centre(), False
+        else:
+            self.idle_steps = 0
+        self._begin_swing()
+        return self.feet[swing].xy(), xi_ref, False
+
+    def _measure_foot(self, side: str) -> _Foot:
+        state, odom, R = self._measured
+        leg = self.kin.left if side == "left" else self.kin.right
+        p, Rf = leg.fk(state.q[leg.slots])
+        pw = odom.position + R @ p
+        return _Foot(pw[0], pw[1], yaw_of(R @ Rf))
+
+    def _clamp_support(self, zmp: np.ndarray, single: bool) -> np.ndarray:
+        """Keep the ZMP inside the stance sole (single support) or between the soles (double)."""
+        # A margin inside the sole's edges: the real ZMP differs from the pendulum's by the swing leg's
+        # and the trunk's momentum, and a foot whose ZMP reaches the edge rolls.
+        lx = self.kin.foot_half_length - 0.025
+        ly = self.kin.foot_half_width - 0.012
+        if single:
+            foot = self.feet[self.stance]
+            local = _r2(-foot.yaw) @ (zmp - foot.xy())
+            local[0] = float(np.clip(local[0], -lx, lx))
+            local[1] = float(np.clip(local[1], -ly, ly))
+            return foot.xy() + _r2(foot.yaw) @ local
+        centre = self._centre()
+        yaw = self._support_frame()
+        local = _r2(-yaw) @ (zmp - centre)
+        half = 0.5 * float(np.linalg.norm(self.feet["left"].xy() - self.feet["right"].xy())) + ly
+        local[0] = float(np.clip(local[0], -lx, lx))
+        local[1] = float(np.clip(local[1], -half, half))
+        return centre + _r2(yaw) @ local
+
+    def _feet_parallel(self) -> bool:
+        left, right = self.feet["left"], self.feet["right"]
+        rel = _r2(-right.yaw) @ (left.xy() - right.xy())
+        return (abs(rel[0]) < 0.04 and abs(rel[1] - self.cfg.step_width) < 0.04
+                and abs(_wrap(left.yaw - right.yaw)) < 0.1)
+
+    def _update_target(self, command: LocoCommand, xi_ref: np.ndarray, remaining: float,
+                       nominal: bool = False) -> None:
+        """Place the swing foot where the DCM predicted for touchdown asks (capture-point stepping)."""
+        c = self.cfg
+        steps, offset = self._plan(command)
+        self._offset = offset
+        stance = self.feet[self.stance]
+        w = self.omega
+        if nominal:
+            target = steps[1].xy()
+        else:
+            xi_eos = stance.xy() + math.exp(w * (remaining + c.double_support)) * (xi_ref - stance.xy())
+            target = xi_eos - offset
+        # Keep the step within what the leg can reach and never cross the legs.
+        side = 1.0 if self.stance == "right" else -1.0  # the swing foot lies on this side (+ = left)
+        yaw = stance.yaw + float(np.clip(_wrap(steps[1].yaw - stance.yaw), -c.max_step_yaw, c.max_step_yaw))
+        local = _r2(-stance.yaw) @ (target - stance.xy())
+        local[0] = float(np.clip(local[0], -c.max_step_backward, c.max_step_forward))
+        local[1] = side * float(np.clip(side * local[1], c.min_width, c.step_width + c.max_step_lateral))
+        target = stance.xy() + _r2(stance.yaw) @ local
+        self.swing_target = _Foot(target[0], target[1], yaw)
+
+    # --- whole body -------------------------------------------------------------------------------------
+    def _whole_body(self, state: LowState, odom: Odometry, command: LocoCommand, R: np.ndarray) -> LowCmd:
+        c = self.cfg
+        kin = self.kin
+        swing_side = "left" if self.stance == "right" else "right"
+        in_swing = self.stepping and 0.0 <= self.t_phase < c.step_time
+        # Foot targets in the world.
+        targets = {}
+        for side in ("left", "right"):
+            f = self.feet[side]
+            if in_swing and side == swing_side:
+                targets[side] = (self.swing_pos.copy(), self.swing_yaw)
+            else:
+                targets[side] = (np.array([f.x, f.y, 0.0]), f.yaw)
+        pelvis_yaw = targets["left"][1] + 0.5 * _wrap(targets["right"][1] - targets["left"][1])
+        Rp = rot("z", pelvis_yaw)
+        com_local = kin.com(state.q)
+        height = self.height + command.height
+        # Pelvis so that the CoM lands on the reference (the CoM offset rotates with the pelvis).
+        pelvis = np.empty(3)
+        pelvis[:2] = self.x_ref - (Rp @ com_local)[:2]
+        pelvis[2] = self.ground_z + height
+        cmd = self.cmd
+        # Weight share for the gravity feed-forward: all on the stance leg in single support.
+        if in_swing:
+            share = {self.stance: 1.0, swing_side: 0.0}
+        else:
+            lf, rf = self.feet["left"].xy(), self.feet["right"].xy()
+            d = rf - lf
+            s = float(np.clip(np.dot(self.x_ref - lf, d) / max(1e-6, np.dot(d, d)), 0.0, 1.0))
+            share = {"left": 1.0 - s, "right": s}
+        weight_local = R.T @ np.array([0.0, 0.0, -kin.total_mass * GRAVITY])
+        # Stance legs are solved for the desired pelvis, tilted against the measured tilt: the joints'
+        # compliance lets the pelvis roll toward the swing side under load (measured 0.1 rad at these
+        # gains), and this returns it. The swing leg is solved from the measured pelvis so the foot
+        # lands where it was sent in the world, whatever the body's error.
+        Rh = rot("z", -odom.yaw) @ R
+        roll = math.atan2(Rh[2, 1], Rh[2, 2])
+        pitch = -math.asin(max(-1.0, min(1.0, Rh[2, 0])))
+        gyro = state.imu_state.gyroscope
+        R_stance = (Rp @ rot("y", -c.tilt_gain * pitch - c.tilt_rate_gain * gyro[1])
+                    @ rot("x", -c.tilt_gain * roll - c.tilt_rate_gain * gyro[0]))
+        for leg in (kin.left, kin.right):
+            p_world, yaw = targets[leg.side]
+            if in_swing and leg.side == swing_side:
+                p_local = R.T @ (p_world - odom.position)
+                R_local = R.T @ rot("z", yaw)
+            else:
+                p_local = R_stance.T @ (p_world - pelvis)
+                R_local = R_stance.T @ rot("z", yaw)
+            q = leg.ik(p_local, R_local, self.q_leg[leg.side])
+            self.q_leg[leg.side] = q
+            cmd.q[leg.slots] = q
+            if share[leg.side] > 0.0:
+                J, _, _ = leg.jacobian(state.q[leg.slots])
+                cmd.tau[leg.slots] = J[:3].T @ (share[leg.side] * weight_local)
+            else:
+                cmd.tau[leg.slots] = 0.0
+        # Arms: natural pose swinging against the legs, blended with the arm channel.
+        upper = C.UPPER_BODY_SLOTS
+        own = C.DEFAULT_Q.copy()
+        if self.stepping:
+            left_adv = (_r2(-pelvis_yaw) @ (targets["left"][0][:2] - pelvis[:2]))[0]
+            right_adv = (_r2(-pelvis_yaw) @ (targets["right"][0][:2] - pelvis[:2]))[0]
+            own[C.MOTOR_INDEX["left_shoulder_pitch_joint"]] += c.arm_swing * right_adv
+            own[C.MOTOR_INDEX["right_shoulder_pitch_joint"]] += c.arm_swing * left_adv
+        wgt = float(np.clip(command.arm_weight, 0.0, 1.0))
+        cmd.q[upper] = (1.0 - wgt) * own[upper] + wgt * command.arm_q[upper]
+        return cmd
+
+
+def _smooth_rate(s: float) -> float:
+    """d/ds of _smooth."""
+    if s <= 0.0 or s >= 1.0:
+        return 0.0
+    return 0.5 * math.pi * math.sin(math.pi * s)
+
+
+def _smooth(s: float) -> float:
+    """0..1 with zero slope at both ends (a cosine ramp)."""
+    s = min(1.0, max(0.0, s))
+    return 0.5 - 0.5 * math.cos(math.pi * s)
+
+
+def _quat_matrix(q: np.ndarray) -> np.ndarray:
+    w, x, y, z = q
+    return np.array([
+        [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+        [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+        [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
+    ])
+
+
+__all__ = ["LegChain", "Walker", "WalkerConfig"]

@@ -1,0 +1,137 @@
+"""The walking controller and the LocoClient: goals reached, errors as codes, falls noticed.
+
+Tolerances are the walking issue's; seeds are fixed, so each run is the same rollout.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from robot.control.kinematics import G1Kinematics
+from robot.g1 import constants as C
+from robot.sdk.loco import FsmId, LocoClient, LocoError, SimRobot
+from robot.sim.world import World, WorldConfig
+
+
+def _walking(seed: int = 0) -> tuple[SimRobot, LocoClient]:
+    robot = SimRobot(World(WorldConfig(seed=seed)))
+    client = LocoClient(robot)
+    assert client.StandUp() == 0
+    robot.sleep(0.3)
+    assert client.Start() == 0
+    robot.sleep(0.7)
+    return robot, client
+
+
+def _go(robot: SimRobot, client: LocoClient, x: float, y: float, yaw: float, limit: float) -> None:
+    assert client.SetTargetPos(x, y, yaw, relative=True) == 0
+    t0 = robot.time
+    while not client.target_reached() and robot.time - t0 < limit and not robot.fallen:
+        robot.sleep(0.1)
+    robot.sleep(1.5)  # let it settle into standing
+
+
+def test_ik_inverts_fk_and_fk_matches_pybullet() -> None:
+    kin = G1Kinematics()
+    world = World(WorldConfig())
+    r = world.robot
+    for leg in (kin.left, kin.right):
+        p, _ = leg.fk(C.DEFAULT_Q[leg.slots])
+        link, _ = r.link_pose(f"{leg.side}_ankle_roll_link")
+        sole = link + np.array([leg.sole[0], leg.sole[1], leg.sole[2]])
+        np.testing.assert_allclose(r.base_pos + p, sole, atol=1e-6)
+        q_true = C.DEFAULT_Q[leg.slots] + np.array([-0.3, 0.05, 0.1, 0.5, -0.2, 0.03])
+        p_t, R_t = leg.fk(q_true)
+        q = C.DEFAULT_Q[leg.slots].copy()
+        q = leg.ik(p_t, R_t, q, iterations=8)
+        p_s, R_s = leg.fk(q)
+        assert np.linalg.norm(p_s - p_t) < 1e-4
+        assert np.abs(R_s - R_t).max() < 1e-4
+    world.close()
+
+
+def test_move_before_start_is_an_error_code() -> None:
+    robot = SimRobot()
+    client = LocoClient(robot)
+    assert client.Move(0.3, 0.0, 0.0) == LocoError.NOT_WALKING
+    assert client.WaveHand() == LocoError.NOT_WALKING
+    assert client.SetFsmId(12345) == LocoError.BAD_ARGUMENT
+    assert client.GetFsmId() == (0, FsmId.STAND_UP)
+    robot.close()
+
+
+def test_velocities_are_clamped_and_nan_refused() -> None:
+    robot, client = _walking()
+    assert client.Move(5.0, -3.0, 9.0, continous_move=True) == 0
+    c = robot.command
+    assert (c.vx, c.vy, c.vyaw) == (robot.limits.vx_max, -robot.limits.vy_max, robot.limits.vyaw_max)
+    assert client.Move(float("nan"), 0.0, 0.0) == LocoError.BAD_ARGUMENT
+    robot.close()
+
+
+def test_walk_two_metres_and_stop_at_the_goal() -> None:
+    robot, client = _walking()
+    x0, y0, yaw0 = client.GetOdom()
+    _go(robot, client, 2.0, 0.0, 0.0, limit=15.0)
+    x, y, yaw = client.GetOdom()
+    assert not robot.fallen
+    assert math.hypot(x - x0 - 2.0, y - y0) < 0.10
+    assert abs(yaw - yaw0) < math.radians(10)
+    robot.close()
+
+
+def test_turn_ninety_degrees() -> None:
+    robot, client = _walking()
+    _, _, yaw0 = client.GetOdom()
+    _go(robot, client, 0.0, 0.0, math.pi / 2, limit=10.0)
+    _, _, yaw = client.GetOdom()
+    assert not robot.fallen
+    assert abs(math.degrees(yaw - yaw0) - 90.0) < 5.0
+    robot.close()
+
+
+def test_walk_sideways_half_a_metre() -> None:
+    robot, client = _walking()
+    x0, y0, _ = client.GetOdom()
+    _go(robot, client, 0.0, 0.5, 0.0, limit=12.0)
+    x, y, _ = client.GetOdom()
+    assert not robot.fallen
+    assert abs(y - y0 - 0.5) < 0.10 and abs(x - x0) < 0.10
+    robot.close()
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_random_commands_ten_seconds_without_a_fall(seed: int) -> None:
+    from robot.bench_walk import random_episode
+
+    assert not random_episode(seed, 10.0, "walker")["fell"]
+
+
+def test_hard_push_falls_and_damps_within_half_a_second() -> None:
+    robot, client = _walking()
+    robot.world.apply_impulse((0.0, 150.0, 0.0), duration=0.1)
+    t_push = robot.time
+    while robot.time < t_push + 4.0 and not robot.fallen:
+        robot.step()
+    assert robot.fallen
+    # The fall is declared the moment the body passes the thresholds; by then it is in Damp.
+    robot.sleep(0.5)
+    assert robot.fsm == FsmId.DAMP and robot.bridge.damping
+    assert client.Start() == LocoError.FALLEN
+    assert client.Move(0.3, 0.0, 0.0) == LocoError.NOT_WALKING
+    robot.close()
+
+
+def test_wave_while_balancing() -> None:
+    robot, client = _walking()
+    left = robot.world.robot.link_pose("right_wrist_roll_link")[0][2]
+    assert client.WaveHand() == 0
+    robot.sleep(1.2)
+    raised = robot.world.robot.link_pose("right_wrist_roll_link")[0][2]
+    robot.sleep(3.0)
+    assert not robot.fallen
+    assert raised > left + 0.3  # the hand went up beside the head
+    robot.close()
