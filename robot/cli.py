@@ -68,13 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--quiet", action="store_true", help="no progress bar")
     demo.set_defaults(func=_cmd_demo)
 
-    for name, text in (("chat", "type commands to the robot one after another (not implemented yet)"),
-                       ("plan", "print the plan the planner makes for an instruction (not implemented yet)"),
-                       ("eval", "evaluate the planner or the walker (not implemented yet)"),
-                       ("train", "train the planner or a learned walker (not implemented yet)")):
+    for name, text in (("chat", "type commands to the robot one after another (not implemented yet)"),):
         p = sub.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".",
                            formatter_class=_formatter)
         p.set_defaults(func=_not_implemented)
+    _add_planner_commands(sub)
 
     from robot.bench import load_benches
 
@@ -135,6 +133,96 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- the planner's commands (policies/planner/cli.py does the work, imported only when they run) ------------
+EVAL_COMMANDS: argparse._SubParsersAction | None = None
+"""`humanoid eval`'s subcommands: other evaluations add themselves here (eval planner is one)."""
+TRAIN_COMMANDS: argparse._SubParsersAction | None = None
+
+
+def _add_planner_commands(sub: argparse._SubParsersAction) -> None:
+    global EVAL_COMMANDS, TRAIN_COMMANDS
+    planner_help = "default (the shipped model), keyword (the rule baseline) or a model folder"
+    plan = sub.add_parser("plan", help="print the plan the planner makes for an instruction, without running it",
+                          description="Print the plan for the scene's first head-camera frame, without running "
+                                      "it. With --json the last line is {\"calls\": [...], \"latency_ms\": ...}.",
+                          formatter_class=_formatter)
+    plan.add_argument("instruction", help="what to do, in English or Spanish")
+    plan.add_argument("--scene", required=True, help="scene.json file, or an integer seed for a random scene")
+    plan.add_argument("--planner", default="default", help=planner_help)
+    plan.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    plan.add_argument("--json", action="store_true", help="print the plan as one JSON object on the last line")
+    plan.set_defaults(func=_cmd_plan)
+
+    ev = sub.add_parser("eval", help="evaluate the planner (--json: JSON last line)",
+                        description="Evaluations; each prints a table and, with --json, one JSON object last.",
+                        formatter_class=_formatter)
+    EVAL_COMMANDS = ev.add_subparsers(dest="what", metavar="WHAT", parser_class=_Parser)
+    EVAL_COMMANDS.required = True
+    ep = EVAL_COMMANDS.add_parser("planner", help="a planner and the keyword baseline on held-out scenes and phrasings",
+                                  description="Score a planner and the keyword baseline on a held-out split "
+                                              "(scene seeds and phrasings never trained on): valid_rate, "
+                                              "plan_accuracy (_en, _es), point_accuracy, refusal_accuracy, "
+                                              "latency_ms_median.", formatter_class=_formatter)
+    ep.add_argument("--planner", default="default", help=planner_help)
+    ep.add_argument("--scenes", type=int, default=100, help="held-out scenes to render")
+    ep.add_argument("--per-scene", type=int, default=6, help="instructions per scene")
+    ep.add_argument("--no-baseline", action="store_true", help="skip the keyword baseline")
+    ep.add_argument("--threads", type=int, default=1, help="torch CPU threads (latency is measured on these)")
+    ep.add_argument("--cache", default=None, help="folder to keep the rendered split in between runs")
+    ep.add_argument("--quiet", action="store_true", help="no progress bars")
+    ep.add_argument("--json", action="store_true", help="also print the results as one JSON object on the last line")
+    ep.set_defaults(func=_cmd_eval_planner)
+
+    tr = sub.add_parser("train", help="train the planner", description="Training entry points.",
+                        formatter_class=_formatter)
+    TRAIN_COMMANDS = tr.add_subparsers(dest="what", metavar="WHAT", parser_class=_Parser)
+    TRAIN_COMMANDS.required = True
+    tp = TRAIN_COMMANDS.add_parser("planner", add_help=False,
+                                   help="regenerate the data and train the default planner (resumable; "
+                                        "see humanoid train planner --help)")
+    tp.set_defaults(func=_cmd_train_planner)  # its options (and --help) are parsed by the trainer itself
+
+
+def _planner_call(fn: str, *a: object, **k: object) -> object:
+    try:
+        import policies.planner.cli as pc
+    except ImportError as err:
+        raise CliError(f"the planner needs its extra ({err.name} is missing): pip install -e '.[vlm]'") from None
+    try:
+        return getattr(pc, fn)(*a, **k)
+    except ImportError as err:
+        raise CliError(f"the planner needs its extra ({err.name} is missing): pip install -e '.[vlm]'") from None
+    except ValueError as err:
+        raise CliError(str(err)) from None
+
+
+def _cmd_plan(args: argparse.Namespace) -> int:
+    res = _planner_call("run_plan", args.instruction, args.scene, args.planner, args.threads)
+    import policies.planner.cli as pc
+
+    print(pc.plan_lines(res))
+    if args.json:
+        print(json.dumps({"calls": res["calls"], "latency_ms": res["latency_ms"]}, ensure_ascii=False))
+    return 0
+
+
+def _cmd_eval_planner(args: argparse.Namespace) -> int:
+    res = _planner_call("run_eval", args.planner, args.scenes, args.per_scene, not args.no_baseline, args.threads,
+                        not args.quiet, args.cache)
+    import policies.planner.cli as pc
+
+    print(pc.eval_table(res))
+    if args.json:
+        print(json.dumps(res))
+    return 0
+
+
+def _cmd_train_planner(args: argparse.Namespace) -> int:
+    path = _planner_call("run_train", list(args.rest))
+    print(f"trained planner checkpoint: {path}")
+    return 0
+
+
 def _not_implemented(args: argparse.Namespace) -> int:
     raise CliError(f"'{args.command}' is not implemented yet")
 
@@ -142,7 +230,10 @@ def _not_implemented(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `humanoid` console script."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, rest = parser.parse_known_args(argv)
+    if rest and getattr(args, "func", None) is not _cmd_train_planner:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    args.rest = rest
     try:
         return int(args.func(args) or 0)
     except CliError as err:

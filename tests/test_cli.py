@@ -75,11 +75,18 @@ def test_runs_dir_that_is_a_file_exits_2_with_one_line(tmp_path: Path) -> None:
     assert str(blocker) in _one_error_line(res)
 
 
-@pytest.mark.parametrize("sub", ["chat", "plan", "eval", "train"])
+@pytest.mark.parametrize("sub", ["chat"])
 def test_unimplemented_subcommands_say_so(sub: str) -> None:
     res = humanoid(sub)
     assert res.returncode == 2
     assert "not implemented" in _one_error_line(res)
+
+
+@pytest.mark.parametrize("sub", ["plan", "eval", "train"])
+def test_planner_commands_without_arguments_say_what_is_missing(sub: str) -> None:
+    res = humanoid(sub)
+    assert res.returncode == 2
+    assert "required" in _one_error_line(res)
 
 
 @pytest.mark.parametrize("args", [[], ["demo"], ["chat"], ["plan"], ["bench"], ["bench", "sim"],

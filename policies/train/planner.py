@@ -385,19 +385,16 @@ def export(ckpt: Path, out: Path, args: Args, final: dict[str, Any]) -> None:
 
 def parse_args(argv: list[str] | None = None) -> Args:
     """One flag per field of `Args`, its docstring as help."""
-    import ast
-    import inspect
-
-    p = argparse.ArgumentParser(prog="humanoid train planner", description=__doc__.split("\n\n")[0])
-    docs = _field_docs()
+    p = argparse.ArgumentParser(prog="humanoid train planner", description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    docs = {k: v.replace("%", "%%") for k, v in _field_docs().items()}
     for f in dataclasses.fields(Args):
         flag = "--" + f.name.replace("_", "-")
         if f.type in ("bool", bool):
             p.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default, help=docs.get(f.name, ""))
         else:
             typ = {"int": int, "float": float, "str": str}[str(f.type)]
-            p.add_argument(flag, type=typ, default=f.default, help=docs.get(f.name, "") + " (default: %(default)s)")
-    del ast, inspect
+            p.add_argument(flag, type=typ, default=f.default, help=docs.get(f.name, ""))
     return Args(**vars(p.parse_args(argv)))
 
 

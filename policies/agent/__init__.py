@@ -1,0 +1,5 @@
+"""The closed loop around the planner and the skills."""
+
+from policies.agent.loop import Agent, AgentConfig, Outcome, Runner, Trace
+
+__all__ = ["Agent", "AgentConfig", "Outcome", "Runner", "Trace"]

@@ -1,0 +1,134 @@
+"""`humanoid eval planner`: a planner and the keyword baseline on held-out frames and phrasings.
+
+The test split is generated apart from training: scene seeds from `EVAL_SEED0` (training uses seeds
+below 900,000) and the phrasing templates that training never sees (planner_data.TEST_SHARE of them).
+
+Numbers:
+- valid_rate: share of instructions whose first answer parsed and validated.
+- plan_accuracy (and _en, _es): share of instructions to carry out whose plan is entirely right: same
+  skills in the same order, same arguments (after defaults), and every target's description naming the
+  intended object (its colour and shape, and its size if a size is given).
+- point_accuracy: share of the targets of those instructions whose `point_2d` lands on the intended
+  object's pixels (a missing step or point counts as a miss).
+- refusal_accuracy: share of instructions to refuse (object not in view, not a robot action, unsafe)
+  answered with `refuse`; false_refusal_rate: share of instructions to carry out that were refused.
+- latency_ms_median: median wall time of one `plan` call, on the threads torch is given (1 by default).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from policies.planner.base import Planner
+from policies.planner.grounding import on_mask
+from policies.planner.lexicon import COLOUR_WORDS, SHAPE_WORDS, SIZE_WORDS, words
+from robot.skills.registry import SkillCall
+
+EVAL_SEED0 = 1_000_000
+KEYS = ("valid_rate", "plan_accuracy", "plan_accuracy_en", "plan_accuracy_es", "point_accuracy", "refusal_accuracy",
+        "false_refusal_rate", "latency_ms_median")
+
+
+def eval_split(n_scenes: int = 100, per_scene: int = 6, cache: str | Path | None = None,
+               progress: bool = False) -> tuple[np.ndarray, np.ndarray, list[dict[str, Any]], list[list[dict]]]:
+    """(rgb, object-index masks, samples, scene objects) of the held-out test split, cached if `cache`."""
+    from policies.train.planner_data import make_split
+
+    if cache is not None:
+        cache = Path(cache)
+        npz, jl = cache / f"eval-{n_scenes}x{per_scene}.npz", cache / f"eval-{n_scenes}x{per_scene}.jsonl"
+        if npz.exists() and jl.exists():
+            d = np.load(npz)
+            return d["rgb"], d["masks"], [json.loads(x) for x in jl.read_text().splitlines()], []
+    rgb, masks, samples = make_split("test", n_scenes, per_scene, EVAL_SEED0, progress)
+    out = [s.to_dict() for s in samples]
+    if cache is not None:
+        cache.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(npz, rgb=rgb, masks=masks)
+        jl.write_text("".join(json.dumps(s, ensure_ascii=False) + "\n" for s in out))
+    return rgb, masks, out, []
+
+
+def _attrs(desc: str) -> tuple[str | None, str | None, str | None]:
+    ws = words(desc)
+    return (next((COLOUR_WORDS[w] for w in ws if w in COLOUR_WORDS), None),
+            next((SHAPE_WORDS[w] for w in ws if w in SHAPE_WORDS), None),
+            next((SIZE_WORDS[w] for w in ws if w in SIZE_WORDS), None))
+
+
+def _call_right(pred: SkillCall, gold: dict[str, Any]) -> bool:
+    g = SkillCall.from_dict(gold)
+    if pred.skill != g.skill:
+        return False
+    for k, v in g.args.items():
+        if k == "target":
+            pc, ps, pz = _attrs(str((pred.args.get("target") or {}).get("object", "")))
+            gc, gs, gz = _attrs(v["object"])
+            if pc != gc or ps != gs or (pz is not None and gz is not None and pz != gz):
+                return False
+        elif isinstance(v, float):
+            if not isinstance(pred.args.get(k), float) or abs(pred.args[k] - v) > 1e-6:
+                return False
+        elif pred.args.get(k) != v:
+            return False
+    return True
+
+
+def score(planner: Planner, rgb: np.ndarray, masks: np.ndarray, samples: list[dict[str, Any]],
+          progress: bool = False) -> dict[str, float]:
+    """The numbers of the module docstring for one planner."""
+    from tqdm import tqdm
+
+    from policies.planner.base import HistoryItem
+
+    valid, lat = [], []
+    acc: dict[str, list[bool]] = {"en": [], "es": []}
+    points: list[bool] = []
+    refusals: list[bool] = []
+    false_ref: list[bool] = []
+    for s in tqdm(samples, desc=f"eval {planner.name}", unit="plan", disable=not progress):
+        hist = [HistoryItem(SkillCall.from_dict(h["call"]), h["ok"], h.get("reason", "")) for h in s.get("history", [])]
+        out = planner.plan_verbose(s["instruction"], rgb[s["frame"]], hist)
+        valid.append(not out.errors)
+        lat.append(out.latency_ms)
+        calls = out.calls
+        if s["kind"] != "plan":
+            refusals.append(len(calls) == 1 and calls[0].skill == "refuse")
+            continue
+        false_ref.append(any(c.skill == "refuse" for c in calls))
+        right = len(calls) == len(s["calls"]) and all(_call_right(p, g) for p, g in zip(calls, s["calls"]))
+        acc[s["lang"]].append(right)
+        for i, (g, obj) in enumerate(zip(s["calls"], s["objects"])):
+            if obj is None or "target" not in g:
+                continue
+            p = calls[i].args.get("target") if i < len(calls) else None
+            pt = p.get("point_2d") if isinstance(p, dict) else None
+            points.append(on_mask(pt, masks[s["frame"]] == obj))
+
+    def mean(x: list[bool]) -> float:
+        return round(float(np.mean(x)), 4) if x else float("nan")
+
+    return {"valid_rate": mean(valid), "plan_accuracy": mean(acc["en"] + acc["es"]),
+            "plan_accuracy_en": mean(acc["en"]), "plan_accuracy_es": mean(acc["es"]),
+            "point_accuracy": mean(points), "refusal_accuracy": mean(refusals),
+            "false_refusal_rate": mean(false_ref),
+            "latency_ms_median": round(statistics.median(lat), 2) if lat else float("nan"),
+            "n_plans": len(acc["en"]) + len(acc["es"]), "n_refusals": len(refusals), "n_points": len(points)}
+
+
+def format_table(results: dict[str, dict[str, float]]) -> str:
+    """Planners side by side, one metric a row."""
+    names = list(results)
+    rows = [("metric", *names)]
+    for k in (*KEYS, "n_plans", "n_refusals", "n_points"):
+        rows.append((k, *(f"{results[n].get(k, float('nan')):g}" for n in names)))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows)
+
+
+__all__ = ["EVAL_SEED0", "KEYS", "eval_split", "format_table", "score"]
