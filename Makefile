@@ -3,7 +3,7 @@ PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-EXTRAS ?= dev,learn
+EXTRAS ?= dev,learn,vlm
 
 .PHONY: demo test venv bench clean
 

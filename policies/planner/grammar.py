@@ -62,6 +62,7 @@ class PlanGrammar:
         self.cfg = cfg
         self.skills = skills or SKILLS
         self._step: dict[tuple[frozenset, str], frozenset] = {}
+        self._min: dict[frozenset, int] = {}
 
     # -- expansion ------------------------------------------------------------------------------------------
     def _ws(self) -> tuple:
@@ -160,7 +161,12 @@ class PlanGrammar:
         """Fewest characters that complete the plan from `state` (a large number for a dead state)."""
         if not state:
             return 1 << 30
-        return min(sum(self._item_min(i) for i in c) for c in state)
+        hit = self._min.get(state)
+        if hit is None:
+            hit = min(sum(self._item_min(i) for i in c) for c in state)
+            if len(self._min) < 200_000:
+                self._min[state] = hit
+        return hit
 
     def _closure(self, configs: Iterable[Config]) -> frozenset:
         """Expand until every configuration's head consumes characters (or the configuration is done)."""
@@ -379,6 +385,7 @@ class TokenFilter:
                 n.depth = max(n.depth, len(t) - d)
                 if not plain:
                     n.plain = False
+        self.plain = [t is not None and all(_is_plain(c) for c in t) for t in self.texts]
         self._allowed: dict[frozenset, list[int]] = {}
         self._states: dict[tuple[int, ...], frozenset] = {}
         self.prompt_length = 0
@@ -438,14 +445,24 @@ class TokenFilter:
         generated = input_ids[self.prompt_length:].tolist()
         state = self.state_of(generated)
         ids = self.allowed(state)
-        left = self.max_new_tokens - len(generated)
+        left = self.max_new_tokens - len(generated) - 1  # tokens left after this one
         need = self.grammar.min_len(state)
-        if 0 < need and left <= need + 1:
-            # Running out of tokens: only tokens that bring the end closer, so the answer still closes
-            # (every token is at least one character, so `need` tokens always suffice).
-            closer = [i for i in ids if i not in self.eos_ids
-                      and self.grammar.min_len(self.state_of(generated + [i])) < need]
-            ids = closer or ids
+        if left < need + 64:
+            # Near the end of the budget: keep only tokens after which the plan can still close (every
+            # token is at least one character, and the vocabulary has every character as a token).
+            # Plain tokens inside a string leave the shortest completion as it is.
+            fast = all(c and c[0][0] == "F" and not c[0][4] for c in state)
+            eos = set(self.eos_ids)
+            keep = []
+            for i in ids:
+                if i in eos:
+                    keep.append(i)
+                elif fast and self.plain[i]:
+                    if need <= left:
+                        keep.append(i)
+                elif self.grammar.min_len(self.state_of(list(generated) + [i])) <= left:
+                    keep.append(i)
+            ids = keep or ids
         return ids
 
 

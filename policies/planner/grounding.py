@@ -83,7 +83,9 @@ def to_grid(call: dict[str, Any], coords: str = "grid", image_size: tuple[int, i
             if image_size is None:
                 raise ValueError("pixel coordinates need the model's input image size")
             x, y = x / image_size[0] * GRID, y / image_size[1] * GRID
-        t["point_2d"] = [int(min(max(round(x), 0), GRID)), int(min(max(round(y), 0), GRID))]
+            t["point_2d"] = [int(min(max(round(x), 0), GRID)), int(min(max(round(y), 0), GRID))]
+        else:  # on the grid already (a box centre may be a half): round, never clamp
+            t["point_2d"] = [int(round(x)), int(round(y))]
     return {**call, "target": t}
 
 

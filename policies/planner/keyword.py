@@ -52,7 +52,6 @@ WALK_VERBS = ("walk", "go", "move", "take", "step", "camina", "avanza", "muevete
               "retrocede")
 NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "un": 1, "uno": 1, "una": 1, "dos": 2, "tres": 3,
            "cuatro": 4, "cinco": 5}
-PRONOUNS = (" it", "lo", "la", "el", "ella")
 
 
 def colour_mask(rgb: np.ndarray, colour: str) -> np.ndarray:
@@ -112,8 +111,9 @@ class KeywordPlanner(Planner):
         shape = next((SHAPE_WORDS[w] for w in ws if w in SHAPE_WORDS), None)
         size = next((SIZE_WORDS[w] for w in ws if w in SIZE_WORDS), None)
         has_obj = colour is not None or shape is not None
-        pron = prev is not None and not has_obj and (any(p in c for p in (" it ",)) or re.search(
-            r"(lo|la|le) |\bel\b |\bella\b", c))
+        # "it", Spanish enclitics ("tócalo", "señálala", "apúntale") and "hacia él" name the previous target.
+        pron = prev is not None and not has_obj and (" it " in c or re.search(
+            r"\b\w{3,}(lo|la|le)\b|\b(hacia|a|de) (el|ella)\s*$", c) is not None)
         hand = "left" if re.search(r"\b(left|izquierda|izquierdo)\b", c) else (
             "right" if re.search(r"\b(right|derecha|derecho)\b", c) else None)
         if has_obj or pron:

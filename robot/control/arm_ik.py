@@ -50,6 +50,9 @@ class ArmChain:
         self.lower = C.Q_LOWER[self.slots].copy()
         self.upper = C.Q_UPPER[self.slots].copy()
         self.tip_offset = np.array(HAND_TIP_OFFSET, dtype=float)
+        links = {link.name: link for link in body.links}
+        self.masses = np.array([links[joints[n].child].mass for n in names[1:]])
+        self.coms = [np.array(links[joints[n].child].com, dtype=float) for n in names[1:]]
         # The hand's own preferred pose: elbow a little bent, as G1's default (it keeps the IK away
         # from the straight-elbow singularity and the shoulder-yaw ambiguity).
         self.rest = C.DEFAULT_Q[self.slots].copy()
@@ -69,6 +72,19 @@ class ArmChain:
             axes.append(R[:, a].copy())
             R = R @ rot(self.axes[i], float(angles[i]))
         return positions, axes, p + R @ self.tip_offset, R
+
+    def com(self, q: np.ndarray, waist: float = 0.0) -> np.ndarray:
+        """Centre of mass of the arm's five links in the pelvis frame (their mass is `masses.sum()`)."""
+        p = np.zeros(3)
+        R = np.eye(3)
+        angles = [waist, *q]
+        acc = np.zeros(3)
+        for i in range(6):
+            p = p + R @ self.origins[i]
+            R = R @ self.fixed[i] @ rot(self.axes[i], float(angles[i]))
+            if i > 0:
+                acc += self.masses[i - 1] * (p + R @ self.coms[i - 1])
+        return acc / self.masses.sum()
 
     def fk(self, q: np.ndarray, waist: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
         """Fingertip position and wrist_roll_link rotation in the pelvis frame."""
@@ -157,7 +173,7 @@ class ArmChain:
         for start in (q0, self.rest, raised):
             if start is None:
                 continue
-            res = self.solve(s + radius * ray, start, waist, look_at=target, position_weight=0.3,
+            res = self.solve(s + radius * ray, start, waist, look_at=target, position_weight=1.0,
                              direction_weight=1.0)
             if best is None or res.angle_error < best.angle_error:
                 best = res
@@ -165,17 +181,23 @@ class ArmChain:
 
     def reach(self, target: np.ndarray, waist: float = 0.0, q0: np.ndarray | None = None,
               direction: np.ndarray | None = None) -> IKResult:
-        """Fingertip at `target` (pelvis frame), hand along `direction` where the arm allows."""
-        best = None
+        """Fingertip at `target` (pelvis frame), hand along `direction` where the arm allows.
+
+        The position comes first: where the direction's pull lands the solver in a poorer local
+        minimum (measured up to 7 cm off, close in front of the shoulder), the direction is dropped.
+        """
+        target = np.asarray(target, dtype=float)
         raised = self.rest.copy()
         raised[0] = -0.8
-        for start in (q0, self.rest, raised):
-            if start is None:
-                continue
-            res = self.solve(np.asarray(target, dtype=float), start, waist, direction=direction,
-                             direction_weight=0.05, rest_weight=0.004)
-            if best is None or res.position_error < best.position_error:
-                best = res
+        starts = [s for s in (q0, self.rest, raised) if s is not None]
+        best = None
+        for d in ((direction, None) if direction is not None else (None,)):
+            for start in starts:
+                res = self.solve(target, start, waist, direction=d, direction_weight=0.05, rest_weight=0.004)
+                if best is None or res.position_error < best.position_error - 1e-4:
+                    best = res
+            if best.position_error < 0.005:
+                break
         return best  # type: ignore[return-value]
 
 

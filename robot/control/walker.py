@@ -60,7 +60,7 @@ class WalkerConfig:
     min_width: float = 0.16
     """Narrowest the feet may be placed (sole centres), m, so the legs never cross."""
     max_step_yaw: float = 0.45
-    tau_position: float = 2.0
+    tau_position: float = 0.5
     """Time constant pulling the reference CoM position toward the measured one, s."""
     tau_velocity: float = 0.5
     """Time constant pulling the reference CoM velocity toward the measured one, s."""
@@ -72,6 +72,9 @@ class WalkerConfig:
     """Time to move the DCM onto the stance foot before the first step, s."""
     dcm_measured_weight: float = 0.0
     """How much of the measured (vs. reference) DCM the step adjustment and ZMP feedback use."""
+    max_accel: float = 1.0
+    """Commanded velocity ramps at most this fast, m/s^2 (and rad/s^2 for yaw): a sudden reversal
+    from walking forward to backward is a fall otherwise."""
     tilt_gain: float = -0.1
     """Stance legs answer a measured pelvis tilt by commanding this much of it the other way."""
     tilt_rate_gain: float = 0.06
@@ -164,6 +167,7 @@ class Walker:
         self.swing_pos = np.array([self.swing_start.x, self.swing_start.y, 0.0])
         self.swing_yaw = self.swing_start.yaw
         self._offset = np.zeros(2)
+        self._ramped = LocoCommand(walking=False)
         self.shift_from = self.x_ref.copy()
         self.shift_time = 0.0
         self.steps_taken = 0
@@ -191,6 +195,7 @@ class Walker:
             self.v_ref += (vel - self.v_ref) * (dt / c.tau_velocity)
         # Settle to the walking height gently (from spawn or a stand-up) instead of dropping at once.
         self.height += float(np.clip(c.pelvis_height - self.height, -0.1 * dt, 0.1 * dt))
+        command = self._ramp(command)
         moving = abs(command.vx) > 1e-3 or abs(command.vy) > 1e-3 or abs(command.vyaw) > 1e-3
         xi_ref = self.x_ref + self.v_ref / w
         # Feedback acts on a blend of the measured and the reference DCM.
@@ -214,6 +219,17 @@ class Walker:
         self.x_ref += self.v_ref * dt + 0.5 * acc * dt * dt
         self.v_ref += acc * dt
         return self._whole_body(state, odom, command, R)
+
+    def _ramp(self, command: LocoCommand) -> LocoCommand:
+        """The command with its velocities rate-limited (the walker's own copy; the caller's is kept)."""
+        r = self._ramped
+        step = self.cfg.max_accel * DT
+        r.vx += float(np.clip(command.vx - r.vx, -step, step))
+        r.vy += float(np.clip(command.vy - r.vy, -step, step))
+        r.vyaw += float(np.clip(command.vyaw - r.vyaw, -step, step))
+        r.walking, r.height = command.walking, command.height
+        r.arm_q, r.arm_weight = command.arm_q, command.arm_weight
+        return r
 
     # --- stepping ---------------------------------------------------------------------------------------
     def _centre(self) -> np.ndarray:

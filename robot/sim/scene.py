@@ -81,7 +81,7 @@ class TableSpec:
 
     name: str
     position: tuple[float, float] = (1.5, 0.0)
-    size: tuple[float, float, float] = (0.45, 0.8, 0.72)
+    size: tuple[float, float, float] = (0.45, 0.8, 0.78)
     yaw: float = 0.0
 
 
@@ -310,17 +310,18 @@ def random_scene(seed: int, n_objects: tuple[int, int] = (3, 6), n_tables: tuple
     half = math.radians(field_of_view_deg) / 2
     for i in range(int(rng.integers(n_tables[0], n_tables[1] + 1))):
         for _ in range(50):
-            # 1.0-1.3 m: the top of a 0.72 m table is in the head camera's view only up to about 1.35 m.
-            dist, bearing = rng.uniform(1.0, 1.3), rng.uniform(-half / 2, half / 2)
+            # 0.95-1.2 m: the top of a 0.78 m table is in the head camera's view only up to about 1.2 m.
+            dist, bearing = rng.uniform(0.95, 1.2), rng.uniform(-half / 2, half / 2)
             x, y = dist * math.cos(bearing), dist * math.sin(bearing)
             if free(x, y, 0.55, clear=0.5):
                 break
         else:
             continue
         yaw = bearing  # the long side faces the robot's start
-        # Table tops at 0.68-0.74 m, as real tables: above the pelvis box's underside (0.61 m) so the
-        # robot can stand close, and where a cube's top lies within the arm's reach (arm_ik.py).
-        t = TableSpec(f"table_{i}", (round(x, 3), round(y, 3)), (0.45, 0.8, round(float(rng.uniform(0.68, 0.74)), 3)),
+        # Table tops at 0.76-0.80 m (3 cm thick): their underside clears the thighs of a stepping leg
+        # (at 0.68-0.74 m a thigh hit the top and the robot fell, 1 of 1), and a cube's top there lies
+        # within the arm's reach (arm_ik.py).
+        t = TableSpec(f"table_{i}", (round(x, 3), round(y, 3)), (0.45, 0.8, round(float(rng.uniform(0.76, 0.80)), 3)),
                       round(float(yaw), 3))
         tables.append(t)
         used.append((x, y, 0.55))
@@ -409,7 +410,7 @@ def _object(c: int, o: ObjectSpec) -> int:
 
 def _table(c: int, t: TableSpec) -> int:
     sx, sy, height = t.size
-    top = 0.04
+    top = 0.03
     leg = 0.04
     shapes = [((sx / 2, sy / 2, top / 2), (0.0, 0.0, height - top / 2))]
     for ex in (-1, 1):

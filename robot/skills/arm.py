@@ -9,6 +9,7 @@ measured joint angles a few times (an integral on the target, as one does on the
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import numpy as np
 
@@ -33,23 +34,27 @@ def base_arm_pose(ctx: SkillContext) -> np.ndarray:
     return ctx.arm_targets() if ctx.arm_weight() > 1e-6 else C.DEFAULT_Q.copy()
 
 
-def hold_arm(ctx: SkillContext, side: str, q_goal: np.ndarray, seconds: float = 1.5, rounds: int = 3) -> np.ndarray:
-    """Blend the arm to `q_goal` (5 joints) and correct the sag from measured angles; returns the
-    measured angles at the end."""
+def hold_arm(ctx: SkillContext, side: str, solve: Callable[[], np.ndarray], seconds: float = 1.2,
+             rounds: int = 6, period: float = 0.3) -> np.ndarray:
+    """Blend the arm to the joint angles `solve()` gives (5 joints), then re-solve from the robot's
+    present pose every `period` s (it sways and turns a little while stepping in place) and correct the
+    sag from measured angles (an integral on the target). Returns the last solution."""
     slots = chain(side).slots
+    q_goal = solve()
     q = base_arm_pose(ctx)
     q[slots] = q_goal
     ctx.blend_arm(q, 1.0, seconds)
-    ctx.sleep(0.4)
-    cmd = q_goal.copy()
+    offset = np.zeros(5)
     for _ in range(rounds):
+        ctx.sleep(period)
         meas = ctx.joint_q()[slots]
-        cmd = np.clip(cmd + 0.8 * (q_goal - meas), C.Q_LOWER[slots], C.Q_UPPER[slots])
+        offset = np.clip(offset + 0.7 * (q_goal - meas), -0.3, 0.3)
+        q_goal = solve()
         q = ctx.arm_targets()
-        q[slots] = cmd
+        q[slots] = np.clip(q_goal + offset, C.Q_LOWER[slots], C.Q_UPPER[slots])
         ctx.arm(q, 1.0)
-        ctx.sleep(0.4)
-    return ctx.joint_q()[slots]
+    ctx.sleep(period)
+    return q_goal
 
 
 def measured_hand(ctx: SkillContext, side: str) -> tuple[np.ndarray, np.ndarray]:
@@ -90,14 +95,23 @@ def point_at(ctx: SkillContext, target: Target, hand: str = "auto") -> dict:
     q_all = base_arm_pose(ctx)
     q_all[chain(other).slots] = C.DEFAULT_Q[chain(other).slots]  # the other arm rests
     ctx.blend_arm(q_all, ctx.arm_weight(), 0.2)
-    waist = float(ctx.joint_q()[C.WAIST_SLOT])
-    res = chain(side).point(p.to_body(obj), waist=waist)
-    if res.angle_error > math.radians(5.0):
-        raise SkillFailed("unreachable", ik_error_deg=round(math.degrees(res.angle_error), 1))
-    hold_arm(ctx, side, res.q)
-    tip, axis = measured_hand(ctx, side)
-    err = pointing_error(tip, axis, obj)
-    return {"hand": side, "pointing_error_deg": round(math.degrees(err), 2)}
+    ch = chain(side)
+    last = [C.DEFAULT_Q[ch.slots]]
+
+    def solve() -> np.ndarray:
+        res = ch.point(ctx.pose().to_body(obj), waist=float(ctx.joint_q()[C.WAIST_SLOT]), q0=last[0])
+        if res.angle_error > math.radians(5.0):
+            raise SkillFailed("unreachable", ik_error_deg=round(math.degrees(res.angle_error), 1))
+        last[0] = res.q
+        return res.q
+
+    hold_arm(ctx, side, solve)
+    errs = []
+    for _ in range(5):  # the body sways with each step: report the mean over half a second
+        tip, axis = measured_hand(ctx, side)
+        errs.append(pointing_error(tip, axis, obj))
+        ctx.sleep(0.1)
+    return {"hand": side, "pointing_error_deg": round(math.degrees(float(np.mean(errs))), 2)}
 
 
 # --- wave ----------------------------------------------------------------------------------------------

@@ -269,27 +269,58 @@ def stop(ctx: SkillContext) -> dict:
     return {"speed_m_s": round(speed, 3), "still": speed < 0.05, "moved_m": round(float(np.linalg.norm(v1.xy - p.xy)), 3)}
 
 
+SQUAT_DROP = 0.12
+"""How far squat lowers the pelvis, m (Unitree's Squat FSM drops 0.22 m; see `squat` for why not)."""
+
+
+def set_stand_height(ctx: SkillContext, offset: float, seconds: float) -> None:
+    """Move the walker's pelvis-height offset to `offset` m, ramped over `seconds` while it balances.
+
+    Unitree's G1 LocoClient has SetStandHeight; ours exposes only HighStand (+0.03) and LowStand (-0.08),
+    which jump (a +0.11 m jump from LowStand to HighStand fell, 1 of 1). Until it has SetStandHeight,
+    this goes through LocoClient's own height setter (`_height`, the one both calls use) in small steps.
+    """
+    start = float(ctx.robot.command.height)
+    n = max(1, int(seconds / TICK))
+    for i in range(1, n + 1):
+        s = 0.5 - 0.5 * math.cos(math.pi * i / n)
+        if ctx.client._height(start + s * (offset - start)) != 0:  # noqa: SLF001 - see the docstring
+            raise SkillFailed("fell" if ctx.robot.fallen else "invalid")
+        ctx.sleep(TICK)
+
+
 def squat(ctx: SkillContext) -> dict:
-    """Lower into a squat (Unitree's Squat posture: the pelvis about 0.2 m lower)."""
-    if ctx.robot.fallen:
-        raise SkillFailed("fell")
+    """Lower the body while balancing: the walker's pelvis SQUAT_DROP lower, stepping in place.
+
+    Why not Unitree's Squat (FSM 2): its posture controller takes over from the walker with both feet
+    wherever the last step put them, and with the walker of this commit that fell in 2 of 2 trials
+    (switching mid-step and at a touchdown). Lowering the walker's own height keeps it balancing.
+    """
+    ctx.ensure_walking()
     ctx.release_arms()
-    z0 = ctx.pose().z
-    if ctx.client.Squat() != 0:
-        raise SkillFailed("fell")
-    ctx.sleep(1.5)
-    z = ctx.pose().z
-    return {"pelvis_height_m": round(z, 3), "lowered_m": round(z0 - z, 3), "reached": z < 0.62}
+    z0 = ctx.pose().z - float(ctx.robot.command.height)
+    set_stand_height(ctx, -SQUAT_DROP, 1.5)
+    settle(ctx, 0.5, ctx.station)
+    z = _mean_height(ctx)
+    return {"pelvis_height_m": round(z, 3), "lowered_m": round(z0 - z, 3), "reached": z0 - z > 0.8 * SQUAT_DROP}
 
 
 def stand(ctx: SkillContext) -> dict:
-    """Stand up straight, balancing (from a squat, a locked stand or walking)."""
+    """Stand up straight, balancing, at the walker's nominal height (from a squat or while walking)."""
     ctx.ensure_walking()
     ctx.release_arms()
-    stop(ctx)
-    ctx.sleep(0.5)
-    z = ctx.pose().z
+    set_stand_height(ctx, 0.0, 1.5)
+    settle(ctx, 0.5, ctx.station)
+    z = _mean_height(ctx)
     return {"pelvis_height_m": round(z, 3), "reached": z > 0.70}
+
+
+def _mean_height(ctx: SkillContext, seconds: float = 0.6) -> float:
+    zs = []
+    for _ in range(6):
+        ctx.sleep(seconds / 6)
+        zs.append(ctx.pose().z)
+    return float(np.mean(zs))
 
 
 __all__ = ["drive_to", "face", "look_at", "settle", "squat", "stand", "stop", "turn", "turn_by", "turn_to",
