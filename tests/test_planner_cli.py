@@ -1,0 +1,90 @@
+"""`humanoid plan`, `humanoid eval planner` and `humanoid train planner` as subprocesses, tiny budgets."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def humanoid(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    return subprocess.run([sys.executable, "-m", "robot.cli", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+@pytest.fixture(scope="module")
+def scene(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from robot.sim.scene import random_scene
+
+    path = tmp_path_factory.mktemp("scene") / "scene.json"
+    random_scene(3).save(path)
+    return path
+
+
+def test_plan_prints_calls_and_latency_as_json(scene: Path) -> None:
+    res = humanoid("plan", "go to the red cube, then wave with your left hand", "--scene", str(scene),
+                   "--planner", "keyword", "--json")
+    assert res.returncode == 0, res.stderr
+    last = json.loads(res.stdout.strip().splitlines()[-1])
+    assert set(last) == {"calls", "latency_ms"}
+    assert [c["skill"] for c in last["calls"]] == ["walk_to", "wave"]
+    assert last["calls"][1]["hand"] == "left" and last["latency_ms"] > 0
+
+
+def test_plan_with_a_model_folder(scene: Path, tmp_path: Path) -> None:
+    pytest.importorskip("transformers")
+    from policies.planner.tiny import make_checkpoint
+
+    folder = make_checkpoint(tmp_path / "tiny", "qwen3_vl", corpus=["go to the red cube", "wave"], vocab_size=300)
+    res = humanoid("plan", "wave", "--scene", str(scene), "--planner", str(folder), "--json")
+    assert res.returncode == 0, res.stderr
+    calls = json.loads(res.stdout.strip().splitlines()[-1])["calls"]
+    assert calls and all("skill" in c for c in calls)
+
+
+@pytest.mark.parametrize("args, words", [
+    (["plan", "wave", "--scene", "/no/such/scene.json", "--planner", "keyword"], "cannot read scene file"),
+    (["plan", "wave", "--scene", "3", "--planner", "/no/such/model"], "does not exist"),
+    (["plan", "  ", "--scene", "3", "--planner", "keyword"], "instruction is empty"),
+])
+def test_plan_errors_are_one_line_and_exit_2(args: list[str], words: str) -> None:
+    res = humanoid(*args)
+    assert res.returncode == 2
+    err = [x for x in res.stderr.strip().splitlines() if not x.startswith("pybullet build time")]
+    assert len(err) == 1 and words in err[0] and "Traceback" not in res.stderr
+
+
+def test_eval_planner_keyword_json() -> None:
+    res = humanoid("eval", "planner", "--planner", "keyword", "--scenes", "3", "--per-scene", "4", "--quiet", "--json")
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout.strip().splitlines()[-1])
+    for k in ("valid_rate", "plan_accuracy", "plan_accuracy_en", "plan_accuracy_es", "point_accuracy",
+              "refusal_accuracy", "latency_ms_median"):
+        assert k in out
+    assert out["valid_rate"] == 1.0 and out["n_samples"] > 0
+
+
+@pytest.mark.slow
+def test_train_planner_smoke_and_resume(tmp_path: Path) -> None:
+    pytest.importorskip("transformers")
+    run, out = tmp_path / "run", tmp_path / "model"
+    tiny = ["--run-dir", str(run), "--out", str(out), "--train-scenes", "3", "--per-scene", "4", "--val-scenes", "1",
+            "--text-hidden", "32", "--text-layers", "1", "--vision-hidden", "32", "--vision-layers", "1",
+            "--vocab-size", "300", "--batch-size", "2", "--save-every", "2", "--no-progress"]
+    res = humanoid("train", "planner", *tiny, "--steps", "2")
+    assert res.returncode == 0, res.stderr[-2000:]
+    state = json.loads((run / "checkpoint" / "trainer_state.json").read_text())
+    assert state["step"] == 2
+    assert (out / "model.safetensors").exists() and (out / "tokenizer.json").exists()
+    assert any((run / "tb").iterdir())
+    res = humanoid("train", "planner", *tiny, "--steps", "4")  # resumes from step 2
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert json.loads((run / "checkpoint" / "trainer_state.json").read_text())["step"] == 4
+    assert not list(out.glob("*.bin")) and not list(out.glob("*.pt"))  # safetensors only
