@@ -1,5 +1,6 @@
 """The closed loop around the planner and the skills."""
 
 from policies.agent.loop import Agent, AgentConfig, Outcome, Runner, Trace
+from policies.agent.sim import SimSession
 
-__all__ = ["Agent", "AgentConfig", "Outcome", "Runner", "Trace"]
+__all__ = ["Agent", "AgentConfig", "Outcome", "Runner", "SimSession", "Trace"]
