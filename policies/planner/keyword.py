@@ -79,7 +79,8 @@ class KeywordPlanner(Planner):
         return json.dumps(self.rules(instruction, frame, history))
 
     def rules(self, instruction: str, frame: np.ndarray | None, history: Sequence[HistoryItem] = ()) -> list[dict[str, Any]]:
-        text = " " + fold(instruction) + " "
+        # "can you ..." is politeness, not a can (a cylinder synonym).
+        text = re.sub(r"\b(can|could|would) you\b", " ", " " + fold(instruction) + " ")
         if any(re.search(r"\b" + re.escape(w) + r"\b", text) for w in UNSAFE):
             return [{"skill": "refuse", "reason": "That could hurt someone or damage something."}]
         clauses = [c.strip(" ,") for c in SPLIT.split(text)]

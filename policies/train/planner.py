@@ -382,6 +382,9 @@ def export(ckpt: Path, out: Path, args: Args, final: dict[str, Any]) -> None:
               "chat_template.jinja"):
         shutil.copy(ckpt / f, out / f)
     (out / "training.json").write_text(json.dumps({"args": dataclasses.asdict(args), **final}, indent=2) + "\n")
+    from policies.train.planner_card import write_card
+
+    write_card(out)
 
 
 def parse_args(argv: list[str] | None = None) -> Args:
