@@ -386,6 +386,7 @@ class TokenFilter:
                 if not plain:
                     n.plain = False
         self.plain = [t is not None and all(_is_plain(c) for c in t) for t in self.texts]
+        self.longest = max((len(t) for t in self.texts if t), default=1) + 1
         self._allowed: dict[frozenset, list[int]] = {}
         self._states: dict[tuple[int, ...], frozenset] = {}
         self.prompt_length = 0
@@ -414,7 +415,12 @@ class TokenFilter:
         return st
 
     def allowed(self, state: frozenset) -> list[int]:
-        hit = self._allowed.get(state)
+        # Inside a string, the count of characters read matters only near the length limit: states that
+        # differ only in it (with room for the longest token) share one entry.
+        key = frozenset((("F", 0) + c[0][2:],) + c[1:]
+                        if c and c[0][0] == "F" and self.grammar.cfg.max_text - c[0][1] > self.longest else c
+                        for c in state)
+        hit = self._allowed.get(key)
         if hit is not None:
             return hit
         ids: list[int] = []
@@ -438,7 +444,7 @@ class TokenFilter:
         if not ids:  # a dead end cannot happen with feasible prefixes; end rather than loop
             ids = list(self.eos_ids)
         if len(self._allowed) < 20_000:
-            self._allowed[state] = ids
+            self._allowed[key] = ids
         return ids
 
     def __call__(self, batch_id: int, input_ids: Any) -> list[int]:
