@@ -34,25 +34,52 @@ def base_arm_pose(ctx: SkillContext) -> np.ndarray:
     return ctx.arm_targets() if ctx.arm_weight() > 1e-6 else C.DEFAULT_Q.copy()
 
 
+def arm_pose(ctx: SkillContext, side: str, q5: np.ndarray) -> np.ndarray:
+    """35-slot arm-channel targets: `side` at `q5`, the other arm swung back to keep the arms' centre of
+    mass where it is in G1's default pose.
+
+    Why: the walker models the upper body as fixed at the default pose, so an arm held forward is an
+    unmodelled forward lean: with the right arm reaching forward (its CoM 0.086 m ahead of default) the
+    robot crept 0.18 m forward in 8 s against a -0.1 m/s command; with the left arm swung back to
+    cancel it, it held within 2 cm (scratch probe, reported).
+    """
+    me, other = chain(side), chain("right" if side == "left" else "left")
+    q = base_arm_pose(ctx)
+    q[me.slots] = q5
+    target = other.com(other.rest)[0] - (me.com(q5)[0] - me.com(me.rest)[0])
+    q_other = other.rest.copy()
+    lo, hi = float(other.rest[0]), 2.0  # shoulder pitch: positive swings the arm back
+    for _ in range(25):
+        q_other[0] = 0.5 * (lo + hi)
+        if other.com(q_other)[0] > target:
+            lo = q_other[0]
+        else:
+            hi = q_other[0]
+    q[other.slots] = q_other
+    return q
+
+
 def hold_arm(ctx: SkillContext, side: str, solve: Callable[[], np.ndarray], seconds: float = 1.2,
-             rounds: int = 6, period: float = 0.3) -> np.ndarray:
+             rounds: int = 6, period: float = 0.3, offset: np.ndarray | None = None,
+             learn: bool = True) -> np.ndarray:
     """Blend the arm to the joint angles `solve()` gives (5 joints), then re-solve from the robot's
     present pose every `period` s (it sways and turns a little while stepping in place) and correct the
-    sag from measured angles (an integral on the target). Returns the last solution."""
+    sag from measured angles: `offset` (updated in place) is added to the targets, an integral on the
+    error. With `learn` False the offset is applied but not updated: in contact the error says nothing
+    about sag, and integrating it only presses harder (it reached 144 N on a cube, 1 of 1).
+    Returns the last solution."""
     slots = chain(side).slots
+    offset = np.zeros(5) if offset is None else offset
     q_goal = solve()
-    q = base_arm_pose(ctx)
-    q[slots] = q_goal
-    ctx.blend_arm(q, 1.0, seconds)
-    offset = np.zeros(5)
+    ctx.blend_arm(arm_pose(ctx, side, np.clip(q_goal + offset, C.Q_LOWER[slots], C.Q_UPPER[slots])), 1.0,
+                  seconds)
     for _ in range(rounds):
         ctx.sleep(period)
-        meas = ctx.joint_q()[slots]
-        offset = np.clip(offset + 0.7 * (q_goal - meas), -0.3, 0.3)
+        if learn:
+            meas = ctx.joint_q()[slots]
+            offset[:] = np.clip(offset + 0.7 * (q_goal - meas), -0.3, 0.3)
         q_goal = solve()
-        q = ctx.arm_targets()
-        q[slots] = np.clip(q_goal + offset, C.Q_LOWER[slots], C.Q_UPPER[slots])
-        ctx.arm(q, 1.0)
+        ctx.arm(arm_pose(ctx, side, np.clip(q_goal + offset, C.Q_LOWER[slots], C.Q_UPPER[slots])), 1.0)
     ctx.sleep(period)
     return q_goal
 
@@ -91,10 +118,6 @@ def point_at(ctx: SkillContext, target: Target, hand: str = "auto") -> dict:
         p = ctx.pose()
         b = p.bearing(obj)
     side = pick_hand(hand, b)
-    other = "right" if side == "left" else "left"
-    q_all = base_arm_pose(ctx)
-    q_all[chain(other).slots] = C.DEFAULT_Q[chain(other).slots]  # the other arm rests
-    ctx.blend_arm(q_all, ctx.arm_weight(), 0.2)
     ch = chain(side)
     last = [C.DEFAULT_Q[ch.slots]]
 
@@ -155,4 +178,4 @@ def push(ctx: SkillContext, target: Target, distance: float, timeout: float = 12
     return _push(ctx, target, distance, timeout)
 
 
-__all__ = ["base_arm_pose", "chain", "hold_arm", "measured_hand", "pick_hand", "point_at", "push", "touch", "wave"]
+__all__ = ["arm_pose", "base_arm_pose", "chain", "hold_arm", "measured_hand", "pick_hand", "point_at", "push", "touch", "wave"]

@@ -130,8 +130,9 @@ class SkillContext:
         p = self.pose()
         s = self.station
         b = p.to_body(np.array([s.x, s.y]))
-        self._integral = np.clip(self._integral + STATION_PERIOD * b, -0.1, 0.1)
-        vx = float(np.clip(1.5 * b[0] + 1.0 * self._integral[0], -0.1, 0.1))
+        # The integral carries the walker's own creep: in place it needs about -0.09 m/s to stand still.
+        self._integral = np.clip(self._integral + STATION_PERIOD * b, -0.2, 0.2)
+        vx = float(np.clip(1.5 * b[0] + 1.0 * self._integral[0], -0.2, 0.15))
         vy = float(np.clip(1.5 * b[1] + 1.0 * self._integral[1], -0.08, 0.08))
         vyaw = float(np.clip(1.5 * wrap(s.yaw - p.yaw), -0.3, 0.3))
         self.client.Move(vx, vy, vyaw)
