@@ -75,6 +75,10 @@ class WalkerConfig:
     max_accel: float = 1.0
     """Commanded velocity ramps at most this fast, m/s^2 (and rad/s^2 for yaw): a sudden reversal
     from walking forward to backward is a fall otherwise."""
+    velocity_gain: float = 0.3
+    """Integral gain of the velocity loop, per step."""
+    max_velocity_bias: tuple[float, float, float] = (0.3, 0.15, 0.4)
+    """Largest trim the velocity loop may add to the plan (vx, vy, yaw rate)."""
     tilt_gain: float = -0.1
     """Stance legs answer a measured pelvis tilt by commanding this much of it the other way."""
     tilt_rate_gain: float = 0.06
@@ -168,6 +172,9 @@ class Walker:
         self.swing_yaw = self.swing_start.yaw
         self._offset = np.zeros(2)
         self._ramped = LocoCommand(walking=False)
+        self._last_touchdown = None
+        self._vel_hist: list = []
+        self.vel_bias = np.zeros(3)
         self.shift_from = self.x_ref.copy()
         self.shift_time = 0.0
         self.steps_taken = 0
@@ -271,9 +278,12 @@ class Walker:
         yaw = stance.yaw
         mid = stance.xy() - _r2(yaw) @ np.array([0.0, side * c.step_width / 2.0])
         steps = [stance]
+        vx, vy, vyaw = command.vx, command.vy, command.vyaw
+        if abs(vx) > 1e-3 or abs(vy) > 1e-3 or abs(vyaw) > 1e-3:
+            vx, vy, vyaw = vx + self.vel_bias[0], vy + self.vel_bias[1], vyaw + self.vel_bias[2]
         for _ in range(4):
-            mid = mid + _r2(yaw + 0.5 * command.vyaw * T) @ np.array([command.vx * T, command.vy * T])
-            yaw = yaw + command.vyaw * T
+            mid = mid + _r2(yaw + 0.5 * vyaw * T) @ np.array([vx * T, vy * T])
+            yaw = yaw + vyaw * T
             side = -side
             p = mid + _r2(yaw) @ np.array([0.0, side * c.step_width / 2.0])
             steps.append(_Foot(p[0], p[1], yaw))
@@ -330,6 +340,7 @@ class Walker:
             return stance.xy(), xi_des, True
         # Touchdown: the swing foot becomes the stance foot, where it really landed.
         self.feet[swing] = self._measure_foot(swing)
+        self._track_velocity(command)
         self.steps_taken += 1
         self.stance = swing
         self.t_phase = -ds
@@ -344,6 +355,36 @@ class Walker:
             self.idle_steps = 0
         self._begin_swing()
         return self.feet[swing].xy(), xi_ref, False
+
+    def _track_velocity(self, command: LocoCommand) -> None:
+        """Integral velocity loop, once a step: the pendulum plan alone under-walks (measured 75 % of
+        0.5 m/s forward, 50 % of 0.3 m/s backward), so the plan's velocity is trimmed by the error of
+        the last step's measured velocity."""
+        _, odom, _ = self._measured
+        now = (self.time, odom.position[0], odom.position[1], odom.yaw)
+        last, self._last_touchdown = self._last_touchdown, now
+        if last is None:
+            return
+        dt = now[0] - last[0]
+        if dt < 0.5 * self.cfg.step_time:
+            return
+        dyaw = _wrap(now[3] - last[3])
+        mid = last[3] + 0.5 * dyaw
+        v = _r2(-mid) @ np.array([now[1] - last[1], now[2] - last[2]]) / dt
+        # Two steps average out the lateral sway; compare with the command over the same time.
+        measured = np.array([v[0], v[1], dyaw / dt])
+        wanted = np.array([command.vx, command.vy, command.vyaw])
+        self._vel_hist.append((measured, wanted))
+        if len(self._vel_hist) > 2:
+            self._vel_hist.pop(0)
+        if len(self._vel_hist) < 2:
+            return
+        err = sum(w - m for m, w in self._vel_hist) / 2.0
+        k = self.cfg.velocity_gain
+        cap = np.asarray(self.cfg.max_velocity_bias)
+        self.vel_bias = np.clip(self.vel_bias + k * err, -cap, cap)
+        if not any(abs(x) > 1e-3 for x in wanted):
+            self.vel_bias *= 0.5  # standing still: let the trim decay
 
     def _measure_foot(self, side: str) -> _Foot:
         state, odom, R = self._measured
