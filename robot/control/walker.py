@@ -64,8 +64,9 @@ class WalkerConfig:
     """Time constant pulling the reference CoM position toward the measured one, s."""
     tau_velocity: float = 0.5
     """Time constant pulling the reference CoM velocity toward the measured one, s."""
-    start_dcm_threshold: float = 0.04
-    """Standing: start stepping when the DCM leaves the support centre by more than this, m."""
+    start_dcm_margin: float = 0.03
+    """Standing: start stepping when the DCM comes this close to the edge of the support polygon (or
+    passes it), m; inside it the standing DCM regulation recovers by itself."""
     dcm_gain: float = 4.0
     """DCM feedback gain, 1/s (public G1 and full-size walkers use 2-4)."""
     weight_shift: float = 0.35
@@ -75,6 +76,8 @@ class WalkerConfig:
     max_accel: float = 1.0
     """Commanded velocity ramps at most this fast, m/s^2 (and rad/s^2 for yaw): a sudden reversal
     from walking forward to backward is a fall otherwise."""
+    stop_snap: float = 0.03
+    """When stopping, a capture foothold this close to the side-by-side one is replaced by it, m."""
     velocity_gain: float = 0.3
     """Integral gain of the velocity loop, per step."""
     max_velocity_bias: tuple[float, float, float] = (0.3, 0.15, 0.4)
@@ -173,6 +176,7 @@ class Walker:
         self._offset = np.zeros(2)
         self._ramped = LocoCommand(walking=False)
         self._last_touchdown = None
+        self._stopping = False
         self._vel_hist: list = []
         self.vel_bias = np.zeros(3)
         self.shift_from = self.x_ref.copy()
@@ -210,7 +214,9 @@ class Walker:
         if not self.stepping:
             centre = self._centre()
             err = _r2(-self._support_frame()) @ (xi_meas - centre)
-            pushed = abs(err[0]) > 1.5 * c.start_dcm_threshold or abs(err[1]) > c.start_dcm_threshold
+            half_width = 0.5 * float(np.linalg.norm(self.feet["left"].xy() - self.feet["right"].xy()))
+            pushed = (abs(err[0]) > self.kin.foot_half_length - c.start_dcm_margin
+                      or abs(err[1]) > half_width + self.kin.foot_half_width - c.start_dcm_margin)
             if moving or command.walking or pushed:
                 self._start_stepping(command, err if pushed else None, xi_ref)
         if self.stepping:
@@ -304,6 +310,7 @@ class Walker:
         """Advance the step phase; return the feed-forward ZMP, the desired DCM, and single support."""
         c = self.cfg
         w = self.omega
+        self._stopping = not moving and not command.walking
         self.t_phase += DT
         ss, ds = c.step_time, c.double_support
         swing = "left" if self.stance == "right" else "right"
@@ -347,7 +354,7 @@ class Walker:
         if not moving and not command.walking:
             # Stop once the feet are side by side and the DCM is calm.
             self.idle_steps += 1
-            calm = float(np.linalg.norm(xi_meas - self._centre())) < 0.05
+            calm = float(np.linalg.norm(xi_meas - self._centre())) < 0.07
             if (self._feet_parallel() and calm) or self.idle_steps >= 8:
                 self.stepping = False
                 return self._centre(), self._centre(), False
@@ -383,8 +390,9 @@ class Walker:
         k = self.cfg.velocity_gain
         cap = np.asarray(self.cfg.max_velocity_bias)
         self.vel_bias = np.clip(self.vel_bias + k * err, -cap, cap)
-        if not any(abs(x) > 1e-3 for x in wanted):
-            self.vel_bias *= 0.5  # standing still: let the trim decay
+        # No trim on an axis that is not commanded, and none carried across a reversal (windup).
+        self.vel_bias[np.abs(wanted) < 1e-3] = 0.0
+        self.vel_bias[np.sign(self.vel_bias) * np.sign(wanted) < 0] *= 0.5
 
     def _measure_foot(self, side: str) -> _Foot:
         state, odom, R = self._measured
@@ -432,6 +440,10 @@ class Walker:
         else:
             xi_eos = stance.xy() + math.exp(w * (remaining + c.double_support)) * (xi_ref - stance.xy())
             target = xi_eos - offset
+            # Stopping: when the capture point is close to the side-by-side foothold, take that one, so
+            # the next touchdown leaves the feet parallel and the walker can stand (<= 2 steps).
+            if self._stopping and float(np.linalg.norm(target - steps[1].xy())) < c.stop_snap:
+                target = steps[1].xy()
         # Keep the step within what the leg can reach and never cross the legs.
         side = 1.0 if self.stance == "right" else -1.0  # the swing foot lies on this side (+ = left)
         yaw = stance.yaw + float(np.clip(_wrap(steps[1].yaw - stance.yaw), -c.max_step_yaw, c.max_step_yaw))

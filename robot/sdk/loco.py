@@ -195,15 +195,16 @@ class SimRobot:
         dx, dy = x - odom.position[0], y - odom.position[1]
         dist = math.hypot(dx, dy)
         lim = self.limits
-        if dist > 0.08:
+        if dist > 0.04:
             heading = math.atan2(dy, dx)
             err = _wrap(heading - odom.yaw)
             body = np.array([math.cos(odom.yaw) * dx + math.sin(odom.yaw) * dy,
                              -math.sin(odom.yaw) * dx + math.cos(odom.yaw) * dy])
-            if dist < 0.4:
-                # Close: side-step and back up without turning.
-                c.vx = float(np.clip(0.8 * body[0], -0.2, 0.3))
-                c.vy = float(np.clip(0.8 * body[1], -lim.vy_max, lim.vy_max))
+            if dist < 0.6:
+                # Close: side-step and back up without turning; slow in the last decimetres so the
+                # robot does not overshoot while it takes its stopping steps.
+                c.vx = float(np.clip(0.7 * body[0], -0.2, 0.3))
+                c.vy = float(np.clip(0.7 * body[1], -0.2, 0.2))
                 c.vyaw = float(np.clip(1.5 * _wrap(yaw - odom.yaw), -0.5, 0.5))
             else:
                 c.vyaw = float(np.clip(1.5 * err, -0.6, 0.6))
