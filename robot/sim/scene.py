@@ -339,7 +339,8 @@ def random_scene(seed: int, n_objects: tuple[int, int] = (3, 6), n_tables: tuple
             colour = str(rng.choice(list(COLOURS)))
             if f"{colour}_{shape}" not in counts:
                 break
-        size = float(rng.uniform(0.18, 0.24) if rng.random() < 0.35 else rng.uniform(0.08, 0.12))
+        # Floor objects at least 9 cm: lower ones are under the swing foot's clearance (push says why).
+        size = float(rng.uniform(0.18, 0.24) if rng.random() < 0.35 else rng.uniform(0.09, 0.12))
         for _ in range(50):
             dist, bearing = rng.uniform(*radius), rng.uniform(-half, half)
             x, y = dist * math.cos(bearing), dist * math.sin(bearing)
