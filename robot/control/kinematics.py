@@ -69,6 +69,7 @@ def _apply(R: tuple[float, ...], v: tuple[float, float, float]) -> tuple[float, 
 
 
 _EYE = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0)
+_DAMPING = 1e-5 * np.eye(6)
 
 
 @dataclass
@@ -133,20 +134,22 @@ class LegChain:
             J[5, i] = az
         return J, np.array((sx, sy, sz)), np.array(R).reshape(3, 3)
 
-    def ik(self, p_target: np.ndarray, R_target: np.ndarray, q0: np.ndarray,
-           iterations: int = 1) -> np.ndarray:
+    def ik(self, p_target: np.ndarray, R_target: np.ndarray, q0: np.ndarray, iterations: int = 1,
+           return_jacobian: bool = False):  # noqa: ANN201 - angles, or (angles, Jacobian at q0's step)
         """Joint angles that put the sole at a pose in the pelvis frame.
 
         Damped Newton on the exact chain, warm-started from `q0` (the previous solution); clipped to
         the joint limits.
         """
         q = np.array(q0, dtype=float)
+        J = None
         for _ in range(iterations):
             J, p, R = self.jacobian(q)
             err = np.concatenate([p_target - p, rotation_error(R_target, R)])
             # Damped least squares keeps the step bounded near the straight-knee singularity.
-            q = q + J.T @ np.linalg.solve(J @ J.T + 1e-5 * np.eye(6), err)
-        return np.clip(q, self.lower, self.upper)
+            q = q + J.T @ np.linalg.solve(J @ J.T + _DAMPING, err)
+        q = np.clip(q, self.lower, self.upper)
+        return (q, J) if return_jacobian else q
 
 
 def rotation_error(R_target: np.ndarray, R: np.ndarray) -> np.ndarray:

@@ -41,6 +41,9 @@ DT = 0.002  # the controller runs every physics step
 class WalkerConfig:
     """Gait and gains of the model-based walker (all measured on our G1 body in PyBullet)."""
 
+    decimation: int = 4
+    """Update balance, footsteps and IK every this many 2 ms ticks (1: 500 Hz); the LowCmd still goes
+    out every tick, holding the last targets in between."""
     step_time: float = 0.30
     """Single-support duration, s."""
     double_support: float = 0.0
@@ -130,6 +133,8 @@ class Walker:
         self.kin = G1Kinematics()
         self.omega = math.sqrt(GRAVITY / config.com_height)
         self.cmd = LowCmd()
+        self._dt = DT * config.decimation
+        self._tick = 0
         self._set_gains()
         self.stepping = False
         self.steps_taken = 0
@@ -177,6 +182,7 @@ class Walker:
         self._ramped = LocoCommand(walking=False)
         self._last_touchdown = None
         self._stopping = False
+        self._plan_key: tuple | None = None
         self._vel_hist: list = []
         self.vel_bias = np.zeros(3)
         self.shift_from = self.x_ref.copy()
@@ -185,16 +191,27 @@ class Walker:
         self.idle_steps = 0
         self.pelvis_yaw = odom.yaw
         self.time = 0.0
+        self._tick = 0
         self.com_measured = com
 
     # --- the 2 ms loop -----------------------------------------------------------------------------------
     def step(self, state: LowState, odom: Odometry, command: LocoCommand) -> LowCmd:
+        """The LowCmd for the next 2 ms. Balance, footsteps and IK update every `decimation` ticks; in
+        between, the last command is held (the motors' PD still runs every 2 ms)."""
+        self._tick += 1
+        n = self.cfg.decimation
+        if n > 1 and self._tick % n != 1 and self._tick > 1:
+            return self.cmd
+        return self._update(state, odom, command)
+
+    def _update(self, state: LowState, odom: Odometry, command: LocoCommand) -> LowCmd:
         c = self.cfg
-        dt = DT
+        dt = self._dt
         self.time += dt
         R = _quat_matrix(state.imu_state.quaternion)
         self._measured = (state, odom, R)
-        com = odom.position + R @ self.kin.com(state.q)
+        self._com_local = self.kin.com(state.q)  # once per tick: the pelvis placement reuses it
+        com = odom.position + R @ self._com_local
         self.com_measured = com
         vel = odom.velocity[:2]
         w = self.omega
@@ -236,7 +253,7 @@ class Walker:
     def _ramp(self, command: LocoCommand) -> LocoCommand:
         """The command with its velocities rate-limited (the walker's own copy; the caller's is kept)."""
         r = self._ramped
-        step = self.cfg.max_accel * DT
+        step = self.cfg.max_accel * self._dt
         r.vx += float(np.clip(command.vx - r.vx, -step, step))
         r.vy += float(np.clip(command.vy - r.vy, -step, step))
         r.vyaw += float(np.clip(command.vyaw - r.vyaw, -step, step))
@@ -311,7 +328,7 @@ class Walker:
         c = self.cfg
         w = self.omega
         self._stopping = not moving and not command.walking
-        self.t_phase += DT
+        self.t_phase += self._dt
         ss, ds = c.step_time, c.double_support
         swing = "left" if self.stance == "right" else "right"
         stance = self.feet[self.stance]
@@ -431,7 +448,10 @@ class Walker:
                        nominal: bool = False) -> None:
         """Place the swing foot where the DCM predicted for touchdown asks (capture-point stepping)."""
         c = self.cfg
-        steps, offset = self._plan(command)
+        key = (self.steps_taken, self.stance, command.vx, command.vy, command.vyaw, *self.vel_bias)
+        if key != self._plan_key:  # the plan only changes with the step or the command
+            self._plan_key, self._plan_cache = key, self._plan(command)
+        steps, offset = self._plan_cache
         self._offset = offset
         stance = self.feet[self.stance]
         w = self.omega
@@ -469,7 +489,7 @@ class Walker:
                 targets[side] = (np.array([f.x, f.y, 0.0]), f.yaw)
         pelvis_yaw = targets["left"][1] + 0.5 * _wrap(targets["right"][1] - targets["left"][1])
         Rp = rot("z", pelvis_yaw)
-        com_local = kin.com(state.q)
+        com_local = self._com_local
         height = self.height + command.height
         # Pelvis so that the CoM lands on the reference (the CoM offset rotates with the pelvis).
         pelvis = np.empty(3)
@@ -503,11 +523,12 @@ class Walker:
             else:
                 p_local = R_stance.T @ (p_world - pelvis)
                 R_local = R_stance.T @ rot("z", yaw)
-            q = leg.ik(p_local, R_local, self.q_leg[leg.side])
+            q, J = leg.ik(p_local, R_local, self.q_leg[leg.side], return_jacobian=True)
             self.q_leg[leg.side] = q
             cmd.q[leg.slots] = q
             if share[leg.side] > 0.0:
-                J, _, _ = leg.jacobian(state.q[leg.slots])
+                # The Jacobian of the IK step (at the last solution, within ~0.02 rad of the measured
+                # angles) serves the feed-forward too: one chain walk less per leg and tick.
                 cmd.tau[leg.slots] = J[:3].T @ (share[leg.side] * weight_local)
             else:
                 cmd.tau[leg.slots] = 0.0
