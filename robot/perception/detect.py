@@ -180,21 +180,24 @@ def _centre(pts: np.ndarray, label: Label, eye: np.ndarray) -> np.ndarray:
     return c
 
 
-def find(frame: Frame, catalogue: Catalogue, description: str) -> list[Detection]:
-    """Detections matching a description, best first (the nearest, as a person means "the red cube")."""
+def find(frame: Frame, catalogue: Catalogue, description: str,
+         detections: list[Detection] | None = None) -> list[Detection]:
+    """Detections matching a description, best first (the nearest, as a person means "the red cube").
+    Pass `detections` when `detect` already ran on this frame."""
     q = parse_description(description)
     if q.empty:
         return []
-    hits = [d for d in detect(frame, catalogue) if q.matches(d.label)]
+    hits = [d for d in (detect(frame, catalogue) if detections is None else detections) if q.matches(d.label)]
     hits.sort(key=lambda d: float(np.linalg.norm(d.position[:2] - frame.position[:2])))
     return hits
 
 
 def resolve(frame: Frame, catalogue: Catalogue, description: str,
-            point_2d: tuple[int, int] | list[int] | None = None) -> Detection | None:
+            point_2d: tuple[int, int] | list[int] | None = None,
+            detections: list[Detection] | None = None) -> Detection | None:
     """The target a planner means: the instance under `point_2d` if it matches the description,
     otherwise the best match for the description alone (ARCHITECTURE.md, "A target is ...")."""
-    hits = find(frame, catalogue, description)
+    hits = find(frame, catalogue, description, detections)
     if point_2d is not None and hits:
         u, v = grid_to_pixel(frame, point_2d)
         body = _body_near(frame, u, v)

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from robot.perception.detect import Catalogue, Detection, resolve
+from robot.perception.detect import Catalogue, Detection, detect, resolve
 from robot.sdk.loco import FsmId, LocoClient, SimRobot
 from robot.sim.camera import Frame, HeadCamera
 from robot.skills.registry import Target
@@ -106,9 +106,16 @@ class SkillContext:
         self.camera = camera or HeadCamera(robot.world)
         self.frames = 0
         self.last_frame: Frame | None = None
+        self.last_detections: list[Detection] = []
+        from robot.skills.nav import Obstacles
+
+        self.obstacles = Obstacles()
+        """Everything seen so far, for paths around it (robot/skills/nav.py)."""
         self.memory: dict[str, np.ndarray] = {}
         """Last seen position of each target description (odometry frame): a target that leaves the
         view when close (below the camera's field) is still where it was."""
+        self.names: dict[str, str] = {}
+        """Which body each target description resolved to (to leave it out of the obstacles)."""
         self.driving = False
         """True while a skill loop sends its own velocity commands; otherwise station keeping runs."""
         self.station: Pose2 | None = None
@@ -183,16 +190,24 @@ class SkillContext:
 
     # --- seeing --------------------------------------------------------------------------------------
     def look(self) -> Frame:
+        """A new head-camera frame; what it shows joins the obstacle memory."""
         self.frames += 1
-        self.last_frame = self.camera.capture()
-        return self.last_frame
+        frame = self.camera.capture()
+        self.last_frame = frame
+        self.last_detections = detect(frame, self.catalogue)
+        if any(d.label.shape == "table" for d in self.last_detections):
+            self.obstacles.add_detections(self.last_detections, frame.points(), frame.segmentation)
+        else:
+            self.obstacles.add_detections(self.last_detections)
+        return frame
 
     def observe(self, target: Target) -> Detection | None:
         """The target in a new frame, or None; remembers where it was seen."""
         frame = self.look()
-        det = resolve(frame, self.catalogue, target.object, target.point_2d)
+        det = resolve(frame, self.catalogue, target.object, target.point_2d, self.last_detections)
         if det is not None:
             self.memory[target.object] = det.position.copy()
+            self.names[target.object] = det.label.name
         return det
 
     def locate(self, target: Target, search: bool = True, first: bool = True) -> np.ndarray:

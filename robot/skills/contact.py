@@ -24,7 +24,7 @@ from robot.g1 import constants as C
 from robot.perception.detect import Detection
 from robot.skills.arm import arm_pose, chain, hold_arm, measured_hand
 from robot.skills.base import Pose2, SkillContext, SkillFailed
-from robot.skills.motion import drive_to, settle
+from robot.skills.motion import drive_to, navigate, settle
 from robot.skills.registry import Target
 
 STAGE = 0.6
@@ -85,7 +85,8 @@ def touch(ctx: SkillContext, target: Target, hand: str = "auto", timeout: float 
     u = obj[:2] - p.xy
     u /= max(float(np.linalg.norm(u)), 1e-9)
     # 1. Staging point, facing the object; look again from there.
-    drive_to(ctx, obj[:2] - STAGE * u, math.atan2(u[1], u[0]), tolerance=0.05, timeout=max(1.0, t_end - ctx.time))
+    navigate(ctx, obj[:2] - STAGE * u, math.atan2(u[1], u[0]), {ctx.names.get(target.object, "")}, t_end,
+             tolerance=0.05)
     det = _see(ctx, target)
     if det is None:
         raise SkillFailed("not_found")
@@ -209,7 +210,7 @@ def push(ctx: SkillContext, target: Target, distance: float, timeout: float = 12
             break
         # Behind the object, lined up (it may have slid sideways or turned on the last push).
         stage = c[:2] - PUSH_BACK * u - side * n
-        drive_to(ctx, stage, yaw, tolerance=0.03, timeout=max(1.0, t_end - ctx.time))
+        navigate(ctx, stage, yaw, {ctx.names.get(target.object, "")}, t_end, tolerance=0.03)
         det = ctx.observe(Target(target.object))
         if det is not None:
             c = det.position.copy()

@@ -14,9 +14,9 @@ import math
 import numpy as np
 
 from robot.g1 import constants as C
-from robot.perception.detect import bearing
 from robot.sdk.loco import FsmId
 from robot.skills.base import Pose2, SkillContext, SkillFailed, wrap
+from robot.skills.nav import plan
 from robot.skills.registry import Target
 
 TICK = 0.1
@@ -128,8 +128,30 @@ def drive_to(ctx: SkillContext, goal: np.ndarray, yaw: float | None, tolerance: 
 
 
 # --- skills ------------------------------------------------------------------------------------------
+def navigate(ctx: SkillContext, goal: np.ndarray, yaw: float | None, exclude: set[str], t_end: float,
+             tolerance: float = 0.04, leg: float = 0.6) -> None:
+    """Walk to a floor point around the obstacles seen so far, looking again after every leg."""
+    goal = np.asarray(goal, dtype=float)
+    while True:
+        p = ctx.pose()
+        if ctx.time > t_end:
+            raise SkillFailed("timeout")
+        way = plan(ctx.obstacles, p.xy, goal, exclude)
+        if way is None:
+            raise SkillFailed("unreachable")
+        nxt = way[0]
+        d = float(np.linalg.norm(nxt - p.xy))
+        if len(way) == 1 and d <= leg:
+            drive_to(ctx, goal, yaw, tolerance=tolerance, timeout=max(1.0, t_end - ctx.time))
+            return
+        sub = nxt if d <= leg else p.xy + (nxt - p.xy) * (leg / d)
+        drive_to(ctx, sub, None, tolerance=0.1, timeout=max(1.0, t_end - ctx.time), until=ctx.time + 4.0)
+        ctx.look()
+
+
 def walk_to(ctx: SkillContext, target: Target, standoff: float = STANDOFF, timeout: float = 60.0) -> dict:
-    """Walk until `standoff` m in front of the target, facing it; re-observed on the way."""
+    """Walk until `standoff` m in front of the target, facing it, around what it sees on the way; the
+    target is re-observed after every leg of at most 0.6 m."""
     ctx.ensure_walking()
     ctx.release_arms()
     t_end = ctx.time + timeout
@@ -148,18 +170,21 @@ def walk_to(ctx: SkillContext, target: Target, standoff: float = STANDOFF, timeo
         if remaining < 0.05 and not first:
             break
         first = False
-        # Walk a leg of at most 0.6 m (or 3 s), then look again.
-        leg_end = ctx.time + 3.0
-        if remaining > 0.6:
-            sub = p.xy + (goal - p.xy) * (0.6 / remaining)
-            drive_to(ctx, sub, None, tolerance=0.1, timeout=max(1.0, t_end - ctx.time), until=leg_end)
-        else:
+        if ctx.time > t_end:
+            raise SkillFailed("timeout")
+        way = plan(ctx.obstacles, p.xy, goal, {ctx.names.get(target.object, "")})
+        if way is None:
+            raise SkillFailed("unreachable")
+        nxt = way[0]
+        step = float(np.linalg.norm(nxt - p.xy))
+        if len(way) == 1 and step <= 0.6:
             drive_to(ctx, goal, face, timeout=max(1.0, t_end - ctx.time))
+        else:
+            sub = nxt if step <= 0.6 else p.xy + (nxt - p.xy) * (0.6 / step)
+            drive_to(ctx, sub, None, tolerance=0.1, timeout=max(1.0, t_end - ctx.time), until=ctx.time + 3.0)
         det = ctx.observe(Target(target.object))
         if det is not None:
             obj = det.position
-        elif ctx.time > t_end:
-            raise SkillFailed("timeout")
     p = ctx.pose()
     dist = float(np.linalg.norm(obj[:2] - p.xy))
     facing = abs(p.bearing(obj))
@@ -181,32 +206,41 @@ def face(ctx: SkillContext, target: Target, tolerance_deg: float = 4.0) -> dict:
 
 
 def look_at(ctx: SkillContext, target: Target) -> dict:
-    """Centre the target horizontally in the head camera: body turn, then the waist for what remains.
+    """Centre the target horizontally in the head camera: body turn, then the waist for what remains,
+    closed on the image column.
 
     The camera is fixed to the torso (G1 has no neck, and this 23-DoF body no waist pitch), so it cannot
-    tilt; the vertical offset is reported, not corrected."""
+    tilt; the vertical offset is reported, not corrected. The column is averaged over two frames half a
+    stride apart: the torso rolls about 2 deg with each step, which moves the target about 10 px.
+    """
     face(ctx, target, tolerance_deg=3.0)
-    det = ctx.observe(Target(target.object))
-    if det is None:
-        raise SkillFailed("not_found")
-    frame = ctx.last_frame
-    assert frame is not None
-    off = bearing(frame, det.position)
-    if abs(off) > math.radians(1.5):
-        q = ctx.arm_targets() if ctx.arm_weight() > 0 else C.DEFAULT_Q.copy()
-        q[C.WAIST_SLOT] = float(np.clip(ctx.joint_q()[C.WAIST_SLOT] + off, -0.6, 0.6))
-        ctx.blend_arm(q, 1.0, 0.6)
-        ctx.sleep(0.4)
-        det = ctx.observe(Target(target.object))
-        if det is None:
-            raise SkillFailed("not_found")
-    frame = ctx.last_frame
-    k = frame.intrinsics
-    du = det.centroid[0] - k.cx
-    dv = det.centroid[1] - k.cy
-    ok = abs(du) <= 0.05 * k.width
-    return {"offset_x_px": round(du, 1), "offset_y_px": round(dv, 1), "centred": ok,
-            "waist_deg": round(math.degrees(ctx.joint_q()[C.WAIST_SLOT]), 1)}
+    k = ctx.camera.intrinsics
+    q = ctx.arm_targets() if ctx.arm_weight() > 0 else C.DEFAULT_Q.copy()
+    waist = float(q[C.WAIST_SLOT])
+
+    def column() -> tuple[float, float]:
+        us, vs = [], []
+        for i in range(2):
+            det = ctx.observe(Target(target.object))
+            if det is None:
+                raise SkillFailed("not_found")
+            us.append(det.centroid[0])
+            vs.append(det.centroid[1])
+            if i == 0:
+                ctx.sleep(0.3)
+        return float(np.mean(us)) - k.cx, float(np.mean(vs)) - k.cy
+
+    du, dv = column()
+    for _ in range(3):
+        if abs(du) <= 0.025 * k.width:
+            break
+        waist = float(np.clip(waist - math.atan2(du, k.fx), -0.6, 0.6))
+        q[C.WAIST_SLOT] = waist
+        ctx.blend_arm(q, 1.0, 0.4)
+        ctx.sleep(0.3)
+        du, dv = column()
+    return {"offset_x_px": round(du, 1), "offset_y_px": round(dv, 1), "centred": abs(du) <= 0.05 * k.width,
+            "waist_deg": round(math.degrees(waist), 1)}
 
 
 def walk(ctx: SkillContext, distance: float, direction: str = "forward", timeout: float | None = None) -> dict:
@@ -246,7 +280,8 @@ def walk(ctx: SkillContext, distance: float, direction: str = "forward", timeout
     settle(ctx, 0.8, Pose2(float(goal[0]), float(goal[1]), p0.yaw, p0.z))
     p = ctx.pose()
     moved = float((p.xy - p0.xy) @ d)
-    return {"moved_m": round(moved, 3), "sideways_m": round(float(abs(np.cross(d, p.xy - p0.xy))), 3),
+    side = p.xy - p0.xy
+    return {"moved_m": round(moved, 3), "sideways_m": round(float(abs(d[0] * side[1] - d[1] * side[0])), 3),
             "error_m": round(abs(moved - distance), 3)}
 
 
@@ -263,10 +298,11 @@ def stop(ctx: SkillContext) -> dict:
     p = ctx.pose()
     settle(ctx, 1.0, p)
     v0 = ctx.pose()
-    ctx.sleep(0.5)
+    ctx.sleep(1.0)
     v1 = ctx.pose()
-    speed = float(np.linalg.norm(v1.xy - v0.xy)) / 0.5
-    return {"speed_m_s": round(speed, 3), "still": speed < 0.05, "moved_m": round(float(np.linalg.norm(v1.xy - p.xy)), 3)}
+    # Over a whole second: within a step the pelvis sways about 3 cm side to side.
+    drift = float(np.linalg.norm(v1.xy - v0.xy))
+    return {"drift_1s_m": round(drift, 3), "still": drift < 0.05, "moved_m": round(float(np.linalg.norm(v1.xy - p.xy)), 3)}
 
 
 SQUAT_DROP = 0.12
@@ -323,5 +359,5 @@ def _mean_height(ctx: SkillContext, seconds: float = 0.6) -> float:
     return float(np.mean(zs))
 
 
-__all__ = ["drive_to", "face", "look_at", "settle", "squat", "stand", "stop", "turn", "turn_by", "turn_to",
+__all__ = ["drive_to", "navigate", "face", "look_at", "settle", "squat", "stand", "stop", "turn", "turn_by", "turn_to",
            "walk", "walk_to"]
