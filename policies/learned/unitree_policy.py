@@ -12,7 +12,6 @@ so it must be called exactly once per control period, in order, and reset for a 
 
 from __future__ import annotations
 
-import math
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,22 +20,14 @@ import numpy as np
 import torch
 
 from robot.control.base import LocoCommand, Odometry
+# The observation lives in robot/ so that envs/ (which may not import policies/) builds the same one; the
+# names stay importable from here.
+from robot.control.observation import NUM_ACTIONS, NUM_OBS, OBS_SLICES, build_observation, gravity_orientation
 from robot.g1 import constants as C
 from robot.sdk.lowlevel import LowCmd, LowState
 
-NUM_OBS = 47
-NUM_ACTIONS = 12
-
-OBS_SLICES: dict[str, slice] = {
-    "ang_vel": slice(0, 3),
-    "gravity": slice(3, 6),
-    "command": slice(6, 9),
-    "dof_pos": slice(9, 21),
-    "dof_vel": slice(21, 33),
-    "last_action": slice(33, 45),
-    "phase": slice(45, 47),
-}
-"""Where each term sits in the 47-number observation (unitree_rl_gym's G1 order)."""
+__all__ = ["NUM_ACTIONS", "NUM_OBS", "OBS_SLICES", "UnitreePolicyConfig", "UnitreePolicyController",
+           "UnitreePolicyError", "build_observation", "gravity_orientation", "load_policy"]
 
 
 class UnitreePolicyError(ValueError):
@@ -76,47 +67,6 @@ class UnitreePolicyConfig:
     """Per arm (shoulder pitch, roll, yaw, elbow, wrist roll): Unitree's real deployment gains."""
     arm_kd: tuple[float, ...] = (2.0, 2.0, 2.0, 2.0, 1.0)
     dt: float = 0.002
-
-
-def gravity_orientation(quat_wxyz: np.ndarray) -> np.ndarray:
-    """Gravity direction in the pelvis frame, written as Unitree's deployment writes it.
-
-    Equal to R^T (0, 0, -1) for the world-from-pelvis rotation R of quaternion (w, x, y, z).
-    """
-    qw, qx, qy, qz = (float(v) for v in quat_wxyz)
-    return np.array([
-        2.0 * (-qz * qx + qw * qy),
-        -2.0 * (qz * qy + qw * qx),
-        1.0 - 2.0 * (qw * qw + qz * qz),
-    ])
-
-
-def build_observation(state: LowState, command: tuple[float, float, float], last_action: np.ndarray,
-                      phase_time: float, cfg: UnitreePolicyConfig = UnitreePolicyConfig()) -> np.ndarray:
-    """The 47-number observation from a LowState, term for term as Unitree's deployment builds it.
-
-    Args:
-        state: the robot's LowState (IMU gyroscope in the pelvis frame, quaternion w, x, y, z).
-        command: (vx, vy, yaw rate) in m/s and rad/s, before scaling.
-        last_action: the policy's previous raw output (12), zeros at the start of an episode.
-        phase_time: seconds on the gait clock; phase = (t mod period) / period.
-        cfg: the deployment constants.
-
-    Returns:
-        float32 array of 47, laid out as `OBS_SLICES`.
-    """
-    obs = np.empty(NUM_OBS, dtype=np.float32)
-    imu = state.imu_state
-    legs = C.LEG_SLOTS
-    phase = (phase_time % cfg.gait_period) / cfg.gait_period
-    obs[OBS_SLICES["ang_vel"]] = np.asarray(imu.gyroscope) * cfg.ang_vel_scale
-    obs[OBS_SLICES["gravity"]] = gravity_orientation(imu.quaternion)
-    obs[OBS_SLICES["command"]] = np.asarray(command, dtype=np.float64) * np.asarray(cfg.cmd_scale)
-    obs[OBS_SLICES["dof_pos"]] = (state.q[legs] - np.asarray(cfg.default_angles)) * cfg.dof_pos_scale
-    obs[OBS_SLICES["dof_vel"]] = state.dq[legs] * cfg.dof_vel_scale
-    obs[OBS_SLICES["last_action"]] = last_action
-    obs[OBS_SLICES["phase"]] = (math.sin(2.0 * math.pi * phase), math.cos(2.0 * math.pi * phase))
-    return obs
 
 
 def load_policy(path: str | Path) -> torch.jit.ScriptModule:
