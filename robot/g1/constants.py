@@ -100,6 +100,12 @@ VELOCITY_LIMIT = _slot_array("velocity")
 KP_SDK = _slot_array("kp")
 KD_SDK = _slot_array("kd")
 
+# Unitree's walking-policy gains (unitree_rl_gym's G1 training config and its deployment), LEG_SLOTS order:
+# hip pitch, roll, yaw 100/2, knee 150/4, ankle pitch, roll 40/2. Stiffer than the SDK example above: the
+# policies are trained on these, and `openhumanoid/Walk-v0` trains with them.
+LEG_KP_POLICY = np.array((100.0, 100.0, 100.0, 150.0, 40.0, 40.0) * 2)
+LEG_KD_POLICY = np.array((2.0, 2.0, 2.0, 4.0, 2.0, 2.0) * 2)
+
 # Gains accepted in a LowCmd. Unitree's motors take any value; we reject what would make the explicit
 # PD at dt = 2 ms unstable (kd * dt / I > ~2 for a 0.01 kg m^2 foot, measured in notes.md) or is plainly
 # a unit error.
