@@ -126,11 +126,11 @@ class SkillContext:
     def _keep_station(self, robot: SimRobot) -> None:
         """Hold the pose in `station` while no skill drives: the walker keeps stepping in place.
 
-        Why not StopMove: with the walker of this commit, stopping after any walking ends in a fall
-        about 3 s later (it idles out after 8 steps with the DCM unsettled, restarts as if pushed and
-        lurches sideways; measured on 3 of 3 commands, scratch probe in the report). Stepping in place
-        (ContinuousGait) is stable for as long as we measured (10 s), drifting forward about 0.06 m/s,
-        which this P+I loop removes (held within 2-3 cm).
+        Why not StopMove: with the walker before commit da4f2b6, stopping after any walking ended in a
+        fall about 3 s later (it idled out after 8 steps with the DCM unsettled and lurched sideways; 3
+        of 3 commands). It stands since, but stepping in place is still what lets the body be held: an
+        arm held forward makes it creep (arm.py) and a standing robot cannot correct that. Stepping in
+        place drifts forward about 0.06 m/s, which this P+I loop removes (held within 2-3 cm).
         """
         if self.driving or self.station is None or robot.fsm != FsmId.START or robot.fallen:
             return

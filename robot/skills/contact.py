@@ -22,7 +22,7 @@ import numpy as np
 
 from robot.g1 import constants as C
 from robot.perception.detect import Detection
-from robot.skills.arm import arm_pose, chain, hold_arm, measured_hand
+from robot.skills.arm import chain, hold_arm, measured_hand
 from robot.skills.base import Pose2, SkillContext, SkillFailed
 from robot.skills.motion import drive_to, navigate, settle
 from robot.skills.registry import Target
