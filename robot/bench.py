@@ -27,7 +27,7 @@ class Bench:
 
 BENCHES: dict[str, Bench] = {}
 
-BENCH_MODULES: tuple[str, ...] = ("robot.bench_walk", "robot.bench_skills")
+BENCH_MODULES: tuple[str, ...] = ("robot.bench_walk", "robot.bench_skills", "robot.bench_env")
 """Modules that register more benchmarks when imported (a stub below stands in while one is absent)."""
 
 
