@@ -73,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
                            formatter_class=_formatter)
         p.set_defaults(func=_not_implemented)
     _add_planner_commands(sub)
+    _add_task_eval(EVAL_COMMANDS)
 
     from robot.bench import load_benches
 
@@ -153,7 +154,7 @@ def _add_planner_commands(sub: argparse._SubParsersAction) -> None:
     plan.add_argument("--json", action="store_true", help="print the plan as one JSON object on the last line")
     plan.set_defaults(func=_cmd_plan)
 
-    ev = sub.add_parser("eval", help="evaluate the planner (--json: JSON last line)",
+    ev = sub.add_parser("eval", help="evaluate the planner and the task suite (--json: JSON last line)",
                         description="Evaluations; each prints a table and, with --json, one JSON object last.",
                         formatter_class=_formatter)
     EVAL_COMMANDS = ev.add_subparsers(dest="what", metavar="WHAT", parser_class=_Parser)
@@ -220,6 +221,51 @@ def _cmd_eval_planner(args: argparse.Namespace) -> int:
 def _cmd_train_planner(args: argparse.Namespace) -> int:
     path = _planner_call("run_train", list(args.rest))
     print(f"trained planner checkpoint: {path}")
+    return 0
+
+
+# --- eval tasks: the task suite through the agent (policies/agent/eval_tasks.py, imported when it runs) -----
+def _add_task_eval(evals: argparse._SubParsersAction) -> None:
+    et = evals.add_parser("tasks", help="the task suite (envs/tasks.json) through the agent loop",
+                          description="Run the task suite's single-skill tasks and chains through the agent "
+                                      "loop and score them on the simulator's ground truth: success per task, "
+                                      "success@1..5 for chains, avg_chain_length, falls_per_episode, "
+                                      "wall_s_per_episode. Episodes go round-robin over the tasks, seeds "
+                                      "from --first-seed. Writes runs/eval-tasks-*/episodes.jsonl.",
+                          formatter_class=_formatter)
+    et.add_argument("--planner", default="oracle",
+                    help="oracle (the ground-truth plan: measures skills and controller alone), keyword, "
+                         "default or a model folder")
+    et.add_argument("--episodes", type=int, default=30, help="episodes in all, spread over the tasks")
+    et.add_argument("--tasks", default="all", help="task ids, comma-separated, or single, chain, all")
+    et.add_argument("--split", default="train",
+                    help="train, new_layouts, held_out_combos or held_out_phrasings")
+    et.add_argument("--first-seed", type=int, default=0, help="seed of the first episode")
+    et.add_argument("--workers", type=int, default=1, help="processes (one simulation each)")
+    et.add_argument("--threads", type=int, default=1, help="torch CPU threads for a model planner")
+    et.add_argument("--task-file", action="append", default=[],
+                    help="a JSON file of more tasks (envs/tasks.json's layout); repeatable")
+    et.add_argument("--runs-dir", type=Path, default=Path("runs"), help="folder to create the run folder in")
+    et.add_argument("--quiet", action="store_true", help="no progress bar")
+    et.add_argument("--json", action="store_true", help="also print the results as one JSON object on the last line")
+    et.set_defaults(func=_cmd_eval_tasks)
+
+
+def _cmd_eval_tasks(args: argparse.Namespace) -> int:
+    try:
+        from policies.agent.eval_tasks import format_table, run_eval
+    except ImportError as err:
+        raise CliError(f"eval tasks needs {err.name}, which is missing: pip install -e '.[vlm]'") from None
+    try:
+        res = run_eval(args.planner, args.episodes, args.tasks, args.split, args.first_seed, args.workers,
+                       args.threads, args.task_file, args.runs_dir, not args.quiet)
+    except ImportError as err:
+        raise CliError(f"the planner needs its extra ({err.name} is missing): pip install -e '.[vlm]'") from None
+    except (ValueError, KeyError) as err:
+        raise CliError(str(err).strip("'\"")) from None
+    print(format_table(res))
+    if args.json:
+        print(json.dumps(res))
     return 0
 
 
