@@ -74,6 +74,10 @@ class CommandEnv(gym.Env[dict, str]):
     - `tasks`: task ids to draw from, or "single", "chain", "all" (default), comma-separated.
     - `task_file`: a JSON file of more tasks (the layout of envs/tasks.json).
 
+    In `gymnasium.vector.AsyncVectorEnv` pass `shared_memory=False`: gymnasium 1.x reads a `Text`
+    observation out of shared memory only once, when the vector env is made, so with shared memory every
+    instruction would come back empty (tests/test_envs.py steps two workers this way).
+
     ## Version History
     - v0: first version (6 single-skill tasks, 9 chains, 4 splits).
     """
