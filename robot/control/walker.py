@@ -67,7 +67,7 @@ class WalkerConfig:
     """Time constant pulling the reference CoM position toward the measured one, s."""
     tau_velocity: float = 0.5
     """Time constant pulling the reference CoM velocity toward the measured one, s."""
-    start_dcm_margin: float = 0.03
+    start_dcm_margin: float = 0.0
     """Standing: start stepping when the DCM comes this close to the edge of the support polygon (or
     passes it), m; inside it the standing DCM regulation recovers by itself."""
     dcm_gain: float = 4.0
