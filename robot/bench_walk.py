@@ -17,23 +17,9 @@ from typing import Any
 import numpy as np
 
 from robot.bench import Result, bench
+from robot.control.plugins import make_controller
 
 STRIDE = 0.8  # s over which the velocity is measured (two steps of the walker and more)
-
-
-def make_controller(spec: str) -> Any:
-    """`walker` (ours, model-based) or a plug-in: `unitree-policy:PATH`, `learned:PATH`."""
-    if spec in ("walker", "default"):
-        from robot.control.walker import Walker
-
-        return Walker()
-    if ":" in spec:
-        try:
-            from policies.learned import make_controller as make_learned  # lazy: torch lives there
-        except ImportError as err:
-            raise SystemExit(f"controller {spec!r} needs the learn extra: pip install -e '.[learn]' ({err})")
-        return make_learned(spec)
-    raise ValueError(f"unknown controller {spec!r}: use walker, unitree-policy:PATH or learned:PATH")
 
 
 def _robot(seed: int, controller: str):  # noqa: ANN202 - (SimRobot, LocoClient)

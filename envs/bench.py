@@ -1,7 +1,8 @@
 """`humanoid bench env`: what `openhumanoid/Walk-v0` costs over the physics it runs.
 
-envs/ sits above robot/, so the environment is imported inside the benchmark, never at module level
-(robot/ imports no envs/ code at import time; ARCHITECTURE.md).
+It lives in envs/ (it measures an environment; robot/ may not import envs/), and robot/cli.py names it
+among the benchmarks. The environment is imported inside the benchmark so that listing benchmarks
+stays cheap.
 """
 
 from __future__ import annotations

@@ -1,0 +1,35 @@
+"""Which System 1 runs: `walker` (ours) or a plug-in controller named `KIND:PATH`.
+
+robot/ may not import policies/ (ARCHITECTURE.md), yet `--controller unitree-policy:PATH` must work
+wherever a controller is chosen. So the robot keeps a registry of factories by kind, and the face
+(robot/cli.py) registers the ones that live in policies/, importing them only when one is asked for.
+Worker processes forked after registration inherit it.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from robot.control.base import Controller
+
+_FACTORIES: dict[str, Callable[[str], Controller]] = {}
+
+
+def register_controller(kind: str, factory: Callable[[str], Controller]) -> None:
+    """Make `KIND:PATH` build `factory(PATH)`."""
+    _FACTORIES[kind] = factory
+
+
+def make_controller(spec: str) -> Controller:
+    """`walker` (the model-based walker) or `KIND:PATH` of a registered plug-in; ValueError otherwise."""
+    if spec in ("walker", "default"):
+        from robot.control.walker import Walker
+
+        return Walker()
+    kind, sep, path = spec.partition(":")
+    if sep and kind in _FACTORIES:
+        if not path:
+            raise ValueError(f"controller {spec!r} needs a path after '{kind}:'")
+        return _FACTORIES[kind](path)
+    known = ", ".join(["walker"] + [f"{k}:PATH" for k in sorted(_FACTORIES)])
+    raise ValueError(f"unknown controller {spec!r}: use {known}")
