@@ -224,7 +224,9 @@ def main(args: Args) -> Path:
     (run / "args.json").write_text(json.dumps(dataclasses.asdict(args), indent=2) + "\n")
 
     # 1. data: training scenes, and held-out validation scenes with held-out phrasings
-    rgb, masks, samples = load_or_make_data(run, "train", "train", args.train_scenes, args.per_scene,
+    # Named by size: a resumed run given more scenes regenerates (the first scenes come out the same).
+    rgb, masks, samples = load_or_make_data(run, f"train-{args.train_scenes}x{args.per_scene}", "train",
+                                            args.train_scenes, args.per_scene,
                                             TRAIN_SEED0 + args.seed * 100_000, args.history_share, args.progress)
     vrgb, _, vsamples = load_or_make_data(run, "val", "test", args.val_scenes, 8, VAL_SEED0, 0.0, args.progress)
 
