@@ -27,7 +27,7 @@ class Bench:
 
 BENCHES: dict[str, Bench] = {}
 
-BENCH_MODULES: tuple[str, ...] = ("robot.bench_walk", "robot.bench_skills")
+BENCH_MODULES: tuple[str, ...] = ("robot.bench_walk", "robot.bench_skills", "robot.bench_env")
 """Modules that register more benchmarks when imported (a stub below stands in while one is absent)."""
 
 
@@ -42,13 +42,12 @@ def bench(name: str, help: str, add_arguments: Callable[[argparse.ArgumentParser
     return deco
 
 
-def load_benches(extra: tuple[str, ...] = ()) -> dict[str, Bench]:
-    """All benchmarks: this module's, those of `BENCH_MODULES` and of `extra` (modules above robot/,
-    which only robot/cli.py may name) that exist."""
+def load_benches() -> dict[str, Bench]:
+    """All benchmarks: this module's and those of `BENCH_MODULES` that exist."""
     import importlib
     import importlib.util
 
-    for name in BENCH_MODULES + tuple(extra):
+    for name in BENCH_MODULES:
         if importlib.util.find_spec(name) is not None:
             importlib.import_module(name)
     return BENCHES

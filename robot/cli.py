@@ -52,26 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
-    demo = sub.add_parser("demo", help="run the demo and write a video into a run folder",
-                          description="Run the demo: for now the robot stands for a few simulated seconds "
-                                      "(the language demo arrives with the planner). Writes "
-                                      "runs/demo-YYYYmmdd-HHMMSS/ with video.mp4 (third-person view, "
-                                      "head-camera inset) and config.json, and prints the folder last.",
-                          formatter_class=_formatter)
-    demo.add_argument("--seconds", type=_positive_float, default=5.0, help="simulated seconds to run")
-    demo.add_argument("--seed", type=int, default=0, help="world seed")
-    demo.add_argument("--fps", type=_positive_float, default=20.0, help="video frames per simulated second")
-    demo.add_argument("--no-video", action="store_true", help="skip video.mp4 (faster; config.json only)")
-    demo.add_argument("--runs-dir", type=Path, default=Path("runs"), help="folder to create the run folder in")
-    demo.add_argument("--gui", action="store_true",
-                      help="open PyBullet's window, paced at real time (needs a display)")
-    demo.add_argument("--quiet", action="store_true", help="no progress bar")
-    demo.set_defaults(func=_cmd_demo)
-
-    for name, text in (("chat", "type commands to the robot one after another (not implemented yet)"),):
-        p = sub.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".",
-                           formatter_class=_formatter)
-        p.set_defaults(func=_not_implemented)
+    _add_show_commands(sub)
     _add_planner_commands(sub)
     _add_task_eval(EVAL_COMMANDS)
 
@@ -83,8 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
                            formatter_class=_formatter)
     bsub = bench.add_subparsers(dest="bench", metavar="BENCH", parser_class=_Parser)
     bsub.required = True
-    # Benchmarks that live above robot/ are named here, the one place allowed to reach up.
-    for b in load_benches(extra=("envs.bench",)).values():
+    for b in load_benches().values():
         bp = bsub.add_parser(b.name, help=b.help, description=b.help[0].upper() + b.help[1:] + ".",
                              formatter_class=_formatter)
         b.add_arguments(bp)
@@ -105,21 +85,6 @@ def _positive_float(text: str) -> float:
 
 
 # --- commands ----------------------------------------------------------------------------------------
-def _cmd_demo(args: argparse.Namespace) -> int:
-    from robot.demo import StandDemoConfig, run_stand_demo
-    from robot.sim.world import WorldConfig
-
-    if args.gui and not os.environ.get("DISPLAY") and sys.platform.startswith("linux"):
-        raise CliError("--gui needs a display, and none is set here (DISPLAY is empty); run without --gui")
-    cfg = StandDemoConfig(seconds=args.seconds, fps=args.fps, video=not args.no_video, runs_dir=args.runs_dir,
-                          world=WorldConfig(seed=args.seed, gui=args.gui))
-    res = run_stand_demo(cfg, progress=not args.quiet)
-    status = "failure: the robot fell" if res.fell else "success: the robot stood"
-    print(f"{status} for {res.seconds:g} s (pelvis drift {res.drift_m * 100:.1f} cm, {res.wall_s:.1f} s wall); "
-          f"run folder: {res.run_dir}")
-    return 1 if res.fell else 0
-
-
 def _cmd_bench(args: argparse.Namespace) -> int:
     try:
         result = args.bench_run(args)
@@ -133,6 +98,141 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result))
     return 0
+
+
+# --- demo and chat: the agent on the stage (policies/agent/demo.py, imported when they run) ----------------
+def _add_show_commands(sub: argparse._SubParsersAction) -> None:
+    from robot.demo import DEFAULT_INSTRUCTION
+
+    demo = sub.add_parser(
+        "demo", help="the robot carries out one instruction, filmed into a run folder",
+        description="Build a scene, let the planner and the skills carry out INSTRUCTION, and write "
+                    "runs/demo-YYYYmmdd-HHMMSS/: video.mp4 (third-person view, head-camera inset, a caption of "
+                    "the instruction and the skill running), trace.jsonl, scene.json and config.json. Prints "
+                    "the plan as it is made, a progress bar in simulated seconds (stderr), and last a line with "
+                    "success or failure and the run folder. Success means every call held in the simulator's "
+                    "ground truth. Exit code 0 on success, 1 on failure, 2 on a usage error.",
+        formatter_class=_formatter)
+    demo.add_argument("instruction", nargs="?", default=DEFAULT_INSTRUCTION,
+                      help=f"what to do, in English or Spanish (default: {DEFAULT_INSTRUCTION!r})")
+    _add_stage_options(demo)
+    demo.add_argument("--stand", action="store_true",
+                      help="the standing demo instead: no planner, the robot holds its stance for --seconds")
+    demo.add_argument("--seconds", type=_positive_float, default=5.0, help="with --stand: simulated seconds to stand")
+    demo.set_defaults(func=_cmd_demo)
+
+    chat = sub.add_parser(
+        "chat", help="type commands to the robot one after another, in one persistent scene",
+        description="A prompt: type commands in English or Spanish, one a line; the robot carries each out in "
+                    "the same scene and answers in one line (what it did, or why it refused). exit, quit or the "
+                    "end of input (Ctrl-D) ends the chat and closes runs/chat-YYYYmmdd-HHMMSS/video.mp4, the "
+                    "video of the whole conversation, beside trace.jsonl, scene.json and config.json. Reads "
+                    "from a script or pipe as well as from a terminal.",
+        formatter_class=_formatter)
+    _add_stage_options(chat)
+    chat.set_defaults(func=_cmd_chat)
+
+
+def _add_stage_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--scene", default="demo", metavar="SEED_OR_FILE",
+                   help="demo (assets/scenes/demo.json: a red cube 1.7 m ahead, four more objects, a table), "
+                        "an integer seed for a random scene, or a scene.json file (a run folder's scene.json works)")
+    p.add_argument("--planner", default="default", metavar="PLANNER",
+                   help="default (assets/models/openhumanoid-planner-tiny; the keyword planner, with a note, where "
+                        "it is not there), keyword (the rule baseline, no model), or a local model folder "
+                        "(Qwen2.5-VL, Qwen3-VL, SmolVLM)")
+    p.add_argument("--controller", default="walker", metavar="CONTROLLER",
+                   help="System 1: walker (the model-based DCM walker) or unitree-policy:PATH (Unitree's "
+                        "released TorchScript walking policy)")
+    p.add_argument("--gui", action="store_true",
+                   help="open PyBullet's window and pace the simulation at real time (needs a display)")
+    p.add_argument("--fps", type=_positive_float, default=20.0, help="video frames per simulated second")
+    p.add_argument("--no-video", action="store_true", help="skip video.mp4 (faster)")
+    p.add_argument("--max-steps", type=_positive_int, default=12, help="most skill calls for one instruction")
+    p.add_argument("--threads", type=_positive_int, default=1, help="torch CPU threads for a model planner")
+    p.add_argument("--runs-dir", type=Path, default=Path("runs"), help="folder to create the run folder in")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 1 or more")
+    return value
+
+
+def _check_display(args: argparse.Namespace) -> None:
+    if args.gui and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY") \
+            and sys.platform.startswith("linux"):
+        raise CliError("--gui needs a display and there is none here (DISPLAY is not set); run without --gui "
+                       "and watch video.mp4")
+
+
+def _stage_config(args: argparse.Namespace, instruction: str = "") -> object:
+    try:
+        from policies.agent.demo import DemoConfig
+        from policies.agent.stage import StageConfig
+    except ImportError as err:
+        raise CliError(f"{args.command} needs the planner's extra ({err.name} is missing): "
+                       "pip install -e '.[vlm]'") from None
+    stage = StageConfig(fps=args.fps, video=not args.no_video, gui=args.gui, progress=not args.quiet,
+                        max_steps=args.max_steps)
+    return DemoConfig(instruction=instruction, scene=args.scene, planner=args.planner, controller=args.controller,
+                      runs_dir=args.runs_dir, threads=args.threads, stage=stage)
+
+
+def _run_show(fn: str, cfg: object) -> object:
+    import policies.agent.demo as demo
+
+    try:
+        return getattr(demo, fn)(cfg)
+    except ImportError as err:
+        raise CliError(f"the planner needs its extra ({err.name} is missing): pip install -e '.[vlm]'") from None
+    except ValueError as err:
+        raise CliError(str(err)) from None
+    except RuntimeError as err:
+        if "PyBullet's window" in str(err):
+            raise CliError(str(err)) from None
+        raise
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    _check_display(args)
+    if args.stand:
+        return _cmd_stand(args)
+    res = _run_show("run_demo", _stage_config(args, args.instruction))
+    turn = res.turns[0]  # type: ignore[attr-defined]
+    word = "success" if turn.success else "failure"
+    print(f"{word}: {turn.answer()} ({turn.sim_s:.1f} sim s, {res.wall_s:.0f} s wall); "  # type: ignore[attr-defined]
+          f"run folder: {res.run_dir}")  # type: ignore[attr-defined]
+    return 0 if turn.success else 1
+
+
+def _cmd_chat(args: argparse.Namespace) -> int:
+    _check_display(args)
+    res = _run_show("run_chat", _stage_config(args))
+    turns = res.turns  # type: ignore[attr-defined]
+    refused = sum(t.outcome.status == "refuse" for t in turns)
+    done = sum(t.success for t in turns)
+    print(f"chat ended: {len(turns)} command{'s' * (len(turns) != 1)} ({done} done, {refused} refused, "
+          f"{len(turns) - done - refused} not done); run folder: {res.run_dir}")  # type: ignore[attr-defined]
+    return 0
+
+
+def _cmd_stand(args: argparse.Namespace) -> int:
+    from robot.demo import StandDemoConfig, run_stand_demo
+    from robot.sim.world import WorldConfig
+
+    cfg = StandDemoConfig(seconds=args.seconds, fps=args.fps, video=not args.no_video, runs_dir=args.runs_dir,
+                          world=WorldConfig(seed=0, gui=args.gui))
+    res = run_stand_demo(cfg, progress=not args.quiet)
+    status = "failure: the robot fell" if res.fell else "success: the robot stood"
+    print(f"{status} for {res.seconds:g} s (pelvis drift {res.drift_m * 100:.1f} cm, {res.wall_s:.1f} s wall); "
+          f"run folder: {res.run_dir}")
+    return 1 if res.fell else 0
 
 
 # --- the planner's commands (policies/planner/cli.py does the work, imported only when they run) ------------
@@ -149,7 +249,8 @@ def _add_planner_commands(sub: argparse._SubParsersAction) -> None:
                                       "it. With --json the last line is {\"calls\": [...], \"latency_ms\": ...}.",
                           formatter_class=_formatter)
     plan.add_argument("instruction", help="what to do, in English or Spanish")
-    plan.add_argument("--scene", required=True, help="scene.json file, or an integer seed for a random scene")
+    plan.add_argument("--scene", default="demo", metavar="SEED_OR_FILE",
+                      help="demo (the demo's scene), a scene.json file, or an integer seed for a random scene")
     plan.add_argument("--planner", default="default", help=planner_help)
     plan.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     plan.add_argument("--json", action="store_true", help="print the plan as one JSON object on the last line")
@@ -270,12 +371,9 @@ def _cmd_eval_tasks(args: argparse.Namespace) -> int:
     return 0
 
 
-def _not_implemented(args: argparse.Namespace) -> int:
-    raise CliError(f"'{args.command}' is not implemented yet")
-
-
-def _register_controllers() -> None:
-    """`--controller KIND:PATH` plug-ins that live in policies/ (imported only when one is chosen)."""
+def _register_plugins() -> None:
+    """What robot/ uses from above it: `--controller KIND:PATH` plug-ins from policies/ and the Walk-v0
+    environment for `bench env`, each imported only when a command uses it."""
     from robot.control.plugins import register_controller
 
     def learned(kind: str):  # noqa: ANN202 - a factory of factories
@@ -292,10 +390,19 @@ def _register_controllers() -> None:
     for kind in ("unitree-policy",):
         register_controller(kind, learned(kind))
 
+    import robot.bench_env
+
+    def walk_env():  # noqa: ANN202 - (env class, decimation), imported only when bench env runs
+        from envs.walk import DECIMATION, WalkEnv
+
+        return WalkEnv, DECIMATION
+
+    robot.bench_env.WALK_ENV = walk_env
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `humanoid` console script."""
-    _register_controllers()
+    _register_plugins()
     parser = build_parser()
     args, rest = parser.parse_known_args(argv)
     if rest and getattr(args, "func", None) is not _cmd_train_planner:

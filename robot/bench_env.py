@@ -1,8 +1,7 @@
 """`humanoid bench env`: what `openhumanoid/Walk-v0` costs over the physics it runs.
 
-It lives in envs/ (it measures an environment; robot/ may not import envs/), and robot/cli.py names it
-among the benchmarks. The environment is imported inside the benchmark so that listing benchmarks
-stays cheap.
+robot/ may not import envs/ (ARCHITECTURE.md), so the environment class reaches this benchmark through
+`WALK_ENV`, which the face (robot/cli.py) fills with a loader that imports envs/ only when it runs.
 """
 
 from __future__ import annotations
@@ -10,8 +9,12 @@ from __future__ import annotations
 import argparse
 import math
 import time
+from typing import Callable
 
 from robot.bench import Result, bench
+
+WALK_ENV: Callable[[], tuple[type, int]] | None = None
+"""Returns (the Walk-v0 env class, physics steps per env step); set by robot/cli.py."""
 
 
 def _arguments(p: argparse.ArgumentParser) -> None:
@@ -40,7 +43,9 @@ def bench_env(args: argparse.Namespace) -> Result:
     import numpy as np
     import pybullet as pb
 
-    from envs.walk import DECIMATION, WalkEnv
+    if WALK_ENV is None:
+        raise ValueError("bench env needs the Walk-v0 environment: run it through `humanoid bench env`")
+    WalkEnv, DECIMATION = WALK_ENV()
 
     if args.steps <= 0 or args.block <= 0:
         raise ValueError("--steps and --block must be positive")
