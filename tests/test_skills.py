@@ -173,3 +173,14 @@ def test_results_serialise() -> None:
     r = SkillResult(False, "not_found", {"distance_m": 1.5}, "walk_to", 3.0)
     assert json.loads(json.dumps(r.to_dict()))["reason"] == "not_found"
     assert moved_distance  # shared with bench and envs (import check)
+
+
+def test_bench_skills_prints_success_keys_as_json() -> None:
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "robot.cli", "bench", "skills", "--seeds", "1", "--skills", "wave",
+                          "--json"], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["success_wave"] == 1.0 and result["seconds_wave"] > 0 and result["falls"] == 0
