@@ -1,7 +1,9 @@
-"""The standing demo: the robot holds its stance for a few simulated seconds, filmed.
+"""The demo's defaults, and the standing demo (`humanoid demo --stand`).
 
-It is what `humanoid demo` (and `make demo`) runs until the language demo of issue 7 replaces it: a world,
-the standing controller through the low-level bridge, and a video with the head-camera inset.
+`humanoid demo` (and `make demo`) runs the language demo in policies/agent/demo.py; its default
+instruction and scene are here, in the robot's layer, so the command line can show them in `--help`
+without importing the planner. The standing demo is the robot alone: a world, the standing controller
+through the low-level bridge, and a video with the head-camera inset; it needs neither torch nor a planner.
 """
 
 from __future__ import annotations
@@ -16,8 +18,27 @@ from robot.control.base import LocoCommand
 from robot.control.stand import StandConfig, StandController
 from robot.runs import make_run_dir, odometry, write_config
 from robot.sdk.bridge import LowLevelBridge
+from robot.sim.scene import SceneSpec, random_scene
 from robot.sim.video import Recorder
 from robot.sim.world import World, WorldConfig
+
+DEFAULT_INSTRUCTION = "walk to the red cube and wave"
+"""What `make demo` runs; the demo scene has one red cube, 1.7 m ahead and a little to the left."""
+DEMO_SCENE = Path(__file__).resolve().parents[1] / "assets" / "scenes" / "demo.json"
+"""The default scene (`--scene demo`): hand-written, so a newcomer can copy and edit it."""
+
+
+def load_scene(text: str) -> SceneSpec:
+    """A `--scene` value: "demo" (DEMO_SCENE), an integer seed (a random scene) or a scene.json path.
+
+    Raises:
+        ValueError: one line naming the file and, for a wrong file, the field at fault.
+    """
+    if text == "demo":
+        return SceneSpec.load(DEMO_SCENE)
+    if text.lstrip("-").isdigit():
+        return random_scene(int(text))
+    return SceneSpec.load(text)
 
 
 @dataclass(frozen=True)

@@ -19,10 +19,12 @@ class SimSession:
         trace: where events go (a Trace writing the run folder's trace.jsonl).
         on_event: also called with every event.
         world_cfg: base world configuration (gui, solver settings); the scene sets seed and spawn pose.
+        controller: System 1 for walking (FSM 500); None for the model-based walker.
     """
 
     def __init__(self, spec: Any, planner: Planner, cfg: AgentConfig = AgentConfig(), trace: Trace | None = None,
-                 on_event: Callable[[str, dict[str, Any]], None] | None = None, world_cfg: Any = None) -> None:
+                 on_event: Callable[[str, dict[str, Any]], None] | None = None, world_cfg: Any = None,
+                 controller: Any = None) -> None:
         from robot.perception import Catalogue
         from robot.sdk.loco import LocoClient, SimRobot
         from robot.sim.scene import make_world
@@ -31,7 +33,7 @@ class SimSession:
 
         self.spec = spec
         self.world = make_world(spec, world_cfg or WorldConfig())
-        self.robot = SimRobot(self.world)
+        self.robot = SimRobot(self.world, controller=controller)
         self.client = LocoClient(self.robot)
         self.client.StandUp()
         self.robot.sleep(0.3)

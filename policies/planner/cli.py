@@ -37,11 +37,12 @@ def load_planner(spec: str, threads: int = 1) -> Planner:
 
 
 def scene_frame(scene: str) -> tuple[Any, Any]:
-    """(SceneSpec, head-camera Frame at the robot's start) for a scene file or an integer seed."""
+    """(SceneSpec, head-camera Frame at the robot's start) for "demo", a scene file or an integer seed."""
+    from robot.demo import load_scene
     from robot.sim.camera import HeadCamera
-    from robot.sim.scene import SceneSpec, make_world, random_scene
+    from robot.sim.scene import make_world
 
-    spec = random_scene(int(scene)) if scene.lstrip("-").isdigit() else SceneSpec.load(scene)
+    spec = load_scene(scene)
     world = make_world(spec)
     try:
         frame = HeadCamera(world).capture()
