@@ -35,7 +35,8 @@ def load_planner_or_keyword(spec: str, threads: int = 1, note: Callable[[str], N
     from policies.planner.cli import DEFAULT_MODEL, load_planner
 
     if spec == "default" and not (DEFAULT_MODEL / "config.json").exists():
-        note(f"note: the default planner is not in {DEFAULT_MODEL.relative_to(ROOT)} (train it with "
+        where = DEFAULT_MODEL.relative_to(ROOT) if DEFAULT_MODEL.is_relative_to(ROOT) else DEFAULT_MODEL
+        note(f"note: the default planner is not in {where} (train it with "
              "`humanoid train planner`); using the keyword planner")
         spec = "keyword"
     if spec != "keyword":
