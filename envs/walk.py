@@ -222,7 +222,7 @@ class WalkEnv(gym.Env[np.ndarray, np.ndarray]):
         q = C.DEFAULT_Q.copy()
         q[_LEGS] *= rng.uniform(0.5, 1.5, NUM_ACTIONS)
         world.robot.set_pose(q)  # resets joint states, zero velocities; the base stays at its spawn pose
-        world.step_count = 0
+        world.step_count = 0  # the LowState tick counts from the episode start, as after a fresh spawn
         self._cmd.q[_LEGS] = self._default
         self._bridge.write(self._cmd)
         self._state = self._bridge.read()
