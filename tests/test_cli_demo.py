@@ -130,3 +130,17 @@ def test_the_robot_says_what_it_did() -> None:
              {"skill": "wave", "hand": "right"}]
     assert "I " + join([past_tense(c) for c in calls]) + "." == \
         "I walked to the red cube, turned 90 degrees right and waved with my right hand."
+
+
+def test_the_default_planner_plans_what_make_demo_promises() -> None:
+    """`make demo` runs the default planner: it must plan walk_to the red cube, then wave."""
+    from policies.planner.cli import DEFAULT_MODEL
+    from robot.demo import DEFAULT_INSTRUCTION
+
+    if not (DEFAULT_MODEL / "config.json").exists():
+        pytest.skip("the default planner is not trained yet (make demo uses the keyword planner then)")
+    res = humanoid("plan", DEFAULT_INSTRUCTION, "--scene", "demo", "--json")
+    assert res.returncode == 0, res.stderr
+    calls = [c for c in json.loads(res.stdout.strip().splitlines()[-1])["calls"] if c["skill"] != "done"]
+    assert [c["skill"] for c in calls] == ["walk_to", "wave"], calls
+    assert calls[0]["target"]["object"] in ("red cube", "the red cube")

@@ -292,7 +292,8 @@ class Stage:
                 self._remaining.pop(0)
             m = ", ".join(f"{k} {v}" for k, v in r.get("measured", {}).items() if isinstance(v, (int, float)))
             check = self.witness.checks[-1] if self.witness.checks else None
-            truth = "" if check is None else (" | ground truth: ok" if check.truth_ok else " | ground truth: NOT done")
+            truth = "" if check is None else (" | ground truth: ok" if check.truth_ok else " | ground truth: NOT done"
+                                              + "".join(f", {k} {v:.3g}" for k, v in check.measured.items()))
             self._say(f"  {present(data['call'])}: {'ok' if r['ok'] else r['reason']} in {r['seconds']:.1f} sim s"
                       + (f" ({m})" if m else "") + truth)
             self._caption(("done: " if r["ok"] else "failed: ") + present(data["call"]))
