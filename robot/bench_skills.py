@@ -66,7 +66,7 @@ def make_call(skill: str, seed: int, spec: Any, visible: list[str]) -> dict[str,
 def episode(seed: int, skill: str) -> dict[str, Any]:
     """One skill call on scene `seed`; the ground truth's verdict and the skill's own."""
     from robot.perception.detect import detect
-    from robot.sim.predicates import Before, WaveWatcher, skill_done
+    from robot.sim.predicates import Before, WaveWatcher, object_position, skill_done
     from robot.sim.scene import random_scene
     from robot.skills.session import SkillSession
 
@@ -97,7 +97,11 @@ def episode(seed: int, skill: str) -> dict[str, Any]:
             numbers["drift_1s_m"] = drift
             done = drift < 0.05
         fell = bool(s.robot.fallen)
-    return {"seed": seed, "skill": skill, "call": call, "success": bool(done), "self_ok": bool(result.ok),
+        # Bystanders knocked more than 5 cm on the way (the target of touch and push may move).
+        objects = {o.name for o in spec.objects} - {name}
+        disturbed = sorted(n for n in objects
+                           if float(np.linalg.norm(object_position(s.world, n)[:2] - before.objects[n][:2])) > 0.05)
+    return {"disturbed": disturbed, "seed": seed, "skill": skill, "call": call, "success": bool(done), "self_ok": bool(result.ok),
             "reason": result.reason, "sim_s": result.seconds, "wall_s": time.perf_counter() - t0, "fell": fell,
             "truth": {k: round(float(v), 4) for k, v in numbers.items()}, "measured": result.measured}
 
@@ -149,6 +153,7 @@ def bench_skills(args: argparse.Namespace) -> Result:
         result[f"episodes_{sk}"] = len(es)
     result["success_rate"] = sum(e["success"] for e in ran) / max(1, len(ran))
     result["falls"] = sum(e["fell"] for e in ran)
+    result["disturbed_objects"] = sum(len(e.get("disturbed", [])) for e in ran)
     result["skipped"] = len(eps) - len(ran)
     result["sim_seconds"] = float(sum(e["sim_s"] for e in ran))
     result["wall_seconds"] = time.perf_counter() - t0

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pybullet as pb
 
+from robot.control.fall import FallConfig
 from robot.g1.description import HAND_TIP_OFFSET
 from robot.sim.camera import HeadCamera
 from robot.sim.world import World
@@ -126,9 +127,6 @@ def moved_distance(world: World, name: str, start: np.ndarray, direction: np.nda
 
 def fallen(world: World) -> bool:
     """The fall detector's thresholds (robot/control/fall.py), on the true pelvis pose."""
-    from robot.sdk import loco  # noqa: F401 - robot.sdk before robot.control: their packages import each other
-    from robot.control.fall import FallConfig
-
     cfg = FallConfig()
     r = world.robot
     w, x, y, z = r.base_quat

@@ -1,11 +1,11 @@
 """Skills that make contact: touch (a hand on an object on a table) and push (an object along the floor).
 
-touch: walk to a staging point 0.6 m from the object (where the camera sees it and the table well),
-raise the hand above it, step in until the table's near edge is 0.10 m ahead of the pelvis with the
-object in front of the hand's shoulder, then bring the fingertip down onto the object's top through the
-arm IK (robot/control/arm_ik.py), re-solved as the body sways. The object's top is out of the camera's
-view from there (the head camera sees nothing nearer than about 0.3 m below a 0.8 m high point), so the
-last estimate from the staging point, kept in the odometry frame, is what the hand aims at.
+touch: walk (around obstacles) to a staging point 0.6 m from the object, where the camera sees it and
+the table well; find the table's near edge and its middle; step in, arms down (G1's hands hang under a
+table's top), until the edge is 0.20 m ahead of the pelvis with the object in front of the hand on the
+side away from the table's middle (the legs stay clear of the table's legs); look again (the top is
+still in view 0.2-0.3 m ahead of the camera); then the hand goes up behind the edge, over the top and
+down onto it along straight lines of IK waypoints (robot/control/arm_ik.py), re-solved as the body sways.
 
 push: walk into the object. The G1's feet pass either side of anything narrower than the step width
 (0.23 m): a 0.1 m cube was stepped over, untouched, in 1 of 1 trial, so a small object is lined up with
