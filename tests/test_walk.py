@@ -135,3 +135,22 @@ def test_wave_while_balancing() -> None:
     assert not robot.fallen
     assert raised > left + 0.3  # the hand went up beside the head
     robot.close()
+
+
+def test_posture_changes_from_walking_do_not_fall() -> None:
+    robot, client = _walking()
+    assert client.Move(0.3, 0.0, 0.0) == 0
+    robot.sleep(1.5)
+    assert client.StandUp() == 0  # handed over once the walker has stopped stepping
+    robot.sleep(2.0)
+    assert robot.fsm == FsmId.STAND_UP and not robot.fallen
+    assert client.Squat() == 0
+    robot.sleep(2.0)
+    assert robot.fsm == FsmId.SQUAT and not robot.fallen
+    assert robot.world.robot.base_pos[2] < 0.70  # crouched
+    assert client.Squat2StandUp() == 0
+    robot.sleep(2.0)
+    assert client.Start() == 0
+    robot.sleep(1.0)
+    assert not robot.fallen and robot.fsm == FsmId.START
+    robot.close()

@@ -22,7 +22,7 @@ import numpy as np
 from robot.control.base import Controller, LocoCommand, Odometry
 from robot.control.fall import FallDetector
 from robot.control.gestures import Gesture, shake_hand, wave_hand
-from robot.control.stand import StandController
+from robot.control.stand import StandConfig, StandController
 from robot.g1 import constants as C
 from robot.sdk.bridge import LowLevelBridge
 from robot.sdk.lowlevel import G1JointIndex, LowCmd, LowCmdError, quat_to_rpy
@@ -81,9 +81,13 @@ class SimRobot:
             controller = Walker()
         self.controller = controller
         self.stand = StandController()
-        self._postures = {FsmId.STAND_UP: self.stand, FsmId.SQUAT2STANDUP: self.stand,
-                          FsmId.SQUAT: StandController(target=_crouch(0.22)),
-                          FsmId.SIT: StandController(target=_crouch(0.32))}
+        # Crouching and rising take 1.5 s: over the standing controller's 0.5 s ramp, rising from a
+        # squat threw the robot onto its back.
+        slow = StandConfig(ramp_time=1.5)
+        self._postures = {FsmId.STAND_UP: self.stand,
+                          FsmId.SQUAT2STANDUP: StandController(slow),
+                          FsmId.SQUAT: StandController(slow, target=_crouch(0.12)),
+                          FsmId.SIT: StandController(slow, target=_crouch(0.18))}
         self.fall = FallDetector()
         self.limits = limits
         self.command = LocoCommand(walking=False)
@@ -95,6 +99,10 @@ class SimRobot:
         self.arm_sdk_q = C.DEFAULT_Q.copy()
         self.arm_sdk_weight = 0.0
         self.target: tuple[float, float, float] | None = None
+        self.pending: FsmId | None = None
+        """A posture asked for while walking, entered once the walker stands still."""
+        self._pending_since: float | None = None
+        self._still_since: float | None = None
         self._odom = Odometry()
         self._callbacks: list[tuple[int, Callable[[SimRobot], None]]] = []
         self._state = self.bridge.read()
@@ -126,6 +134,8 @@ class SimRobot:
             self.fallen = True
             self.fall_time = t
             self._enter(FsmId.DAMP)
+        if self.fsm == FsmId.START and self.pending is not None:
+            self._settle(t)
         if self.fsm == FsmId.START:
             self._update_command(t, odom)
             cmd = self.controller.step(state, odom, self.command)
@@ -146,6 +156,19 @@ class SimRobot:
             if n % every == 0:
                 fn(self)
 
+    def _settle(self, t: float) -> None:
+        """A posture was asked for while walking: enter it after 0.5 s standing still (or 5 s)."""
+        if self._pending_since is None:
+            self._pending_since = t
+        if getattr(self.controller, "stepping", False):
+            self._still_since = None
+        elif self._still_since is None:
+            self._still_since = t
+        if (self._still_since is not None and t - self._still_since >= 0.5) or t - self._pending_since > 5.0:
+            fsm, self.pending = self.pending, None
+            self._pending_since = self._still_since = None
+            self._enter(fsm)
+
     # --- state ----------------------------------------------------------------------------------------
     def odometry(self) -> Odometry:
         """The state estimator: pelvis pose and velocity (exact in simulation)."""
@@ -159,6 +182,7 @@ class SimRobot:
 
     def _enter(self, fsm: FsmId) -> None:
         self.fsm = fsm
+        self.pending = None
         if fsm == FsmId.DAMP:
             self.bridge.damp()
         elif fsm == FsmId.ZERO_TORQUE:
@@ -271,7 +295,15 @@ class LocoClient:
         if fsm == FsmId.START and r.fsm not in (FsmId.STAND_UP, FsmId.START, FsmId.SQUAT2STANDUP):
             return LocoError.BAD_TRANSITION
         if fsm != r.fsm:
-            r._enter(fsm)
+            if r.fsm == FsmId.START and fsm in r._postures:
+                # Leaving the walk for a posture: stop first, hand over once standing still (the
+                # standing controller taking over mid-step fell in 2 of 2 tries).
+                r.target = None
+                r.velocity_until = 0.0
+                r.command.walking = False
+                r.pending = fsm
+            else:
+                r._enter(fsm)
         return LocoError.OK
 
     def ZeroTorque(self) -> int:  # noqa: N802
@@ -397,17 +429,23 @@ class LocoClient:
 
 
 def _crouch(drop: float) -> np.ndarray:
-    """Joint angles that lower the pelvis by `drop` m over the same foot positions (squat, sit)."""
+    """Joint angles that lower the pelvis by `drop` m with the centre of mass over the soles."""
     from robot.control.kinematics import G1Kinematics
 
     kin = G1Kinematics()
-    q = C.DEFAULT_Q.copy()
-    for leg in (kin.left, kin.right):
-        p, R = leg.fk(q[leg.slots])
-        # Keep the CoM over the feet: the pelvis moves back as the knees go forward.
-        target = p + np.array([0.35 * drop, 0.0, drop])
-        q[leg.slots] = leg.ik(target, R, q[leg.slots], iterations=20)
-    return q
+    best, best_err = C.DEFAULT_Q.copy(), float("inf")
+    for dx in np.linspace(-0.12, 0.12, 49):  # sole position under the pelvis, searched
+        q = C.DEFAULT_Q.copy()
+        sole_x = 0.0
+        for leg in (kin.left, kin.right):
+            p, R = leg.fk(C.DEFAULT_Q[leg.slots])
+            target = p + np.array([dx, 0.0, drop])
+            q[leg.slots] = leg.ik(target, R, q[leg.slots], iterations=20)
+            sole_x = target[0]
+        err = abs(kin.com(q)[0] - sole_x)
+        if err < best_err:
+            best, best_err = q, err
+    return best
 
 
 def _wrap(a: float) -> float:
