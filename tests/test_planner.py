@@ -168,3 +168,11 @@ def test_typos_keep_words_recognisable() -> None:
     r = random.Random(0)
     out = [typo("please walk over to the yellow cylinder", r) for _ in range(20)]
     assert all(len(o.split()) == 7 for o in out) and any(o != "please walk over to the yellow cylinder" for o in out)
+
+
+def test_keyword_planner_reads_decimal_distances() -> None:
+    from policies.planner.keyword import KeywordPlanner
+
+    calls = KeywordPlanner().plan("walk forward 0.3 m. Then wave", None)
+    assert [c.skill for c in calls] == ["walk", "wave"]
+    assert calls[0].args["distance"] == pytest.approx(0.3)

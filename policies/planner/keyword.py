@@ -22,7 +22,8 @@ from robot.sim.camera import SKY_RGB
 from robot.sim.scene import COLOURS
 
 SPLIT = re.compile(r"\b(?:and then|then|after that|afterwards|next|and|y luego|luego|y despues|despues|"
-                   r"a continuacion|y a continuacion|enseguida|y|first|primero)\b|[.;!?]")
+                   r"a continuacion|y a continuacion|enseguida|y|first|primero)\b|(?<!\d)\.(?!\d)|[;!?]")
+# A full stop ends a clause, a decimal point ("0.3 m") does not.
 UNSAFE = ("hit", "kick", "punch", "throw", "attack", "break", "smash", "hurt", "knock", "trip", "crush", "hurl",
           "step on", "fall on", "jump off", "run into", "golpea", "patea", "lanza", "tira", "ataca", "rompe",
           "estrella", "punetazo", "pega", "pisa", "caete", "zancadilla", "aplasta", "choca", "golpeame", "lanzame",
