@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from robot.bench import Result, bench
-from robot.control.plugins import make_controller
+from robot.control.plugins import check_controller, make_controller
 
 STRIDE = 0.8  # s over which the velocity is measured (two steps of the walker and more)
 
@@ -199,7 +199,7 @@ def bench_walk(args: argparse.Namespace) -> Result:
     from tqdm import tqdm
 
     ctl = args.controller
-    make_controller(ctl)  # fail fast on a bad spec, before any worker starts
+    check_controller(ctl)  # fail fast on a bad spec, without loading torch before the workers fork
     result: Result = {"controller": ctl, "episodes": args.episodes, "seconds": args.seconds}
     with ProcessPoolExecutor(max_workers=max(1, args.workers)) as pool:
         futures = [pool.submit(random_episode, seed, args.seconds, ctl) for seed in range(args.episodes)]

@@ -154,3 +154,16 @@ def test_posture_changes_from_walking_do_not_fall() -> None:
     robot.sleep(1.0)
     assert not robot.fallen and robot.fsm == FsmId.START
     robot.close()
+
+
+def test_controller_specs_are_checked_without_building() -> None:
+    from robot.control.plugins import check_controller, register_controller
+
+    check_controller("walker")
+    with pytest.raises(ValueError, match="unknown controller"):
+        check_controller("nope:abc")
+    register_controller("test-kind", lambda path: None)  # type: ignore[arg-type, return-value]
+    with pytest.raises(ValueError, match="no policy file"):
+        check_controller("test-kind:/does/not/exist")
+    with pytest.raises(ValueError, match="needs a path"):
+        check_controller("test-kind:")

@@ -8,6 +8,7 @@ Worker processes forked after registration inherit it.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Callable
 
 from robot.control.base import Controller
@@ -18,6 +19,23 @@ _FACTORIES: dict[str, Callable[[str], Controller]] = {}
 def register_controller(kind: str, factory: Callable[[str], Controller]) -> None:
     """Make `KIND:PATH` build `factory(PATH)`."""
     _FACTORIES[kind] = factory
+
+
+def check_controller(spec: str) -> None:
+    """Raise the ValueError `make_controller` would, without building a plug-in.
+
+    Building one loads torch, and a process that has started torch's thread pool must not fork the
+    workers of a benchmark (the children hang), so benchmarks check first and build in the workers.
+    """
+    if spec in ("walker", "default"):
+        return
+    kind, sep, path = spec.partition(":")
+    if not (sep and kind in _FACTORIES):
+        make_controller(spec)  # raises the error naming what is known
+    if not path:
+        raise ValueError(f"controller {spec!r} needs a path after '{kind}:'")
+    if not Path(path).exists():
+        raise ValueError(f"no policy file at {path}")
 
 
 def make_controller(spec: str) -> Controller:
