@@ -7,7 +7,7 @@ import pytest
 
 from robot.g1 import constants as C
 from robot.sdk.bridge import LowLevelBridge
-from robot.sdk.lowlevel import CRC, LowCmd, LowCmdError, _TABLE, crc32_core, pack_lowcmd
+from robot.sdk.lowlevel import CRC, LowCmd, LowCmdError, _TABLE, crc32_core, pack_lowcmd, quat_to_rpy
 from robot.sim.world import World, WorldConfig
 
 from conftest import Stander
@@ -150,3 +150,27 @@ def test_fast_validation_agrees_with_the_slow_path() -> None:
         except LowCmdError:
             fast_ok = False
         assert fast_ok == slow_ok
+
+
+def test_a_kept_lowstate_never_changes_and_its_deferred_imu_is_of_its_own_step(stander: Stander) -> None:
+    """read() gives a new LowState each step; its IMU is computed on first access, from its own step."""
+    stander.run(0.2)
+    bridge, robot = stander.bridge, stander.world.robot
+    stander.world.apply_impulse((3.0, -5.0, 0.0))
+    stander.run(0.05)
+    kept = bridge.read()
+    quat, gyro, acc = robot.imu()
+    state, modes = robot.state_array.copy(), robot.cmd_mode.copy()
+    stander.run(0.1)  # the robot moves on, the motors keep their buffers
+    np.testing.assert_array_equal(np.stack([kept.q, kept.dq, kept.ddq, kept.tau_est]), state)
+    np.testing.assert_array_equal(kept.mode, modes)
+    assert kept.temperature[C.ACTIVE_SLOTS].min() > 0 and not kept.temperature[list(C.EMPTY_SLOTS)].any()
+    np.testing.assert_array_equal(kept.imu_state.quaternion, quat)
+    np.testing.assert_array_equal(kept.imu_state.gyroscope, gyro)
+    np.testing.assert_array_equal(kept.imu_state.accelerometer, acc)
+    np.testing.assert_array_equal(kept.imu_state.rpy, quat_to_rpy(*quat))
+    assert not np.array_equal(stander.state.imu_state.gyroscope, kept.imu_state.gyroscope)
+    # Writing one field of a deferred IMU keeps the others.
+    fresh = bridge.read()
+    fresh.imu_state.gyroscope = np.zeros(3)
+    np.testing.assert_array_equal(fresh.imu_state.quaternion, robot.imu()[0])

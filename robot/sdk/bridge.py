@@ -8,11 +8,9 @@ real motor drivers obey the latest good command.
 
 from __future__ import annotations
 
-import numpy as np
-
 from robot.g1 import constants as C
 from robot.sdk.lowlevel import IMUState, LowCmd, LowCmdError, LowState, quat_to_rpy
-from robot.sim.world import World
+from robot.sim.world import World, imu_reading
 
 
 class LowLevelBridge:
@@ -48,7 +46,7 @@ class LowLevelBridge:
             raise
         self.fault = None
         r = self.robot
-        r.cmd_mode[:] = cmd.mode
+        r.cmd_mode[:] = cmd._mode
         r.cmd_array[:] = cmd.motor_array  # q, dq, tau, kp, kd rows, as in LowCmd
 
     def damp(self, kd: float = C.DAMP_KD) -> None:
@@ -78,11 +76,13 @@ class LowLevelBridge:
     def read(self) -> LowState:
         """A new LowState with the robot's state after the latest physics step."""
         r = self.robot
-        quat, gyro, acc = r.imu()
-        imu = IMUState.from_arrays(quat, gyro, acc, quat_to_rpy(*quat))
+        # The IMU is computed when a reader first looks at it, from this step's motion (immutable tuples).
+        imu = IMUState.deferred(_imu_values, r.motion)
         # validate() and damp() keep the empty slots' modes at 0, so the whole array copies over.
-        return LowState.from_arrays(int(round(self.world.time * 1000.0)), imu, r.cmd_mode, r.state_array,
-                                    _TEMPERATURE)
+        return LowState.from_arrays(int(round(self.world.time * 1000.0)), imu, r.state_array, r.mode_temperature)
 
 
-_TEMPERATURE = np.where(np.isin(np.arange(C.NUM_MOTOR), C.ACTIVE_SLOTS), 40, 0).astype(np.int64)
+def _imu_values(quat: tuple[float, ...], ang_vel: tuple[float, ...], lin_acc: tuple[float, ...],
+                ) -> tuple[tuple[float, ...], ...]:
+    quat, gyro, acc = imu_reading(quat, ang_vel, lin_acc)
+    return quat, gyro, acc, quat_to_rpy(*quat)

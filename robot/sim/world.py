@@ -18,6 +18,9 @@ from robot.g1 import constants as C
 from robot.g1.description import URDF_PATH
 
 GRAVITY = 9.81
+MOTOR_TEMPERATURE = 40
+"""What the simulated motors report as their temperature, deg C (the sim has no thermal model)."""
+_NO_JOINT_ACC = (0.0,) * len(C.ACTIVE_SLOTS)
 
 
 @dataclass(frozen=True)
@@ -48,8 +51,9 @@ class Robot:
     State arrays use G1's 35 motor slots. `pre_step` applies the motor torques for the coming physics
     step; `read` reads the state the step produced (one read per step, shared by all users).
     Commands live in `cmd_array` (rows q, dq, tau, kp, kd; `cmd_q` ... are its rows) and `cmd_mode`;
-    the measured joint state in `state_array` (rows q, dq, ddq, tau; `q` ... are its rows). Write them
-    in place, never rebind them.
+    the measured joint state in `state_array` (rows q, dq, ddq, tau; `q` ... are its rows); the base in
+    `base_pos` and `base_quat`. Write them in place, never rebind them. `read` refills the measured
+    arrays in place every step: copy what you keep (a LowState holds copies).
     """
 
     def __init__(self, client: int, cfg: WorldConfig) -> None:
@@ -84,24 +88,45 @@ class Robot:
         self._inertial_pos, self._inertial_orn = dyn[3], dyn[4]
         self._inv_inertial = pb.invertTransform(self._inertial_pos, self._inertial_orn)
         # Effort limits over all 35 slots (zero on the empty ones), so the motor model runs on whole
-        # arrays: numpy fancy indexing costs ~1 us a call here, a third of a 23-joint PD.
-        self._effort = C.EFFORT_LIMIT.copy()
-        self._limit = np.zeros(C.NUM_MOTOR)
+        # arrays: numpy fancy indexing costs ~1 us a call here, a third of a 23-joint PD. Row 0 is the upper
+        # torque limit, row 1 the lower one, so one multiply by "motor enabled" gives both.
+        self._effort = np.stack([C.EFFORT_LIMIT, -C.EFFORT_LIMIT])
+        self._limit = np.zeros((2, C.NUM_MOTOR))
+        self._limit_hi, self._limit_lo = self._limit
+        self._enabled = np.zeros(C.NUM_MOTOR, dtype=bool)
+        self._limit_modes: bytes | None = None  # the cmd_mode bytes the limits were computed for
         self._err = np.zeros((2, C.NUM_MOTOR))
-        self._js = np.zeros((3, len(self.slots)))  # q, dq, ddq of the 23 joints, as PyBullet orders them
+        self._err_q, self._err_dq = self._err
         # Motor commands, 35 slots (what the drivers hold). The float fields are rows of one array so the
-        # PD runs on q and dq together; write them in place (`robot.cmd_q[:] = ...`).
-        self.cmd_mode = np.zeros(C.NUM_MOTOR, dtype=np.int64)
+        # PD runs on q and dq together; write them in place (`robot.cmd_q[:] = ...`). `cmd_mode` is row 0 of
+        # `mode_temperature`, whose row 1 is the motors' temperature (a constant 40 C here): a LowState
+        # copies both with one call.
+        self.mode_temperature = np.zeros((2, C.NUM_MOTOR), dtype=np.int64)
+        self.cmd_mode, self.motor_temperature = self.mode_temperature
+        self.motor_temperature[self.slots] = MOTOR_TEMPERATURE
         self.cmd_array = np.zeros((5, C.NUM_MOTOR))
         self.cmd_q, self.cmd_dq, self.cmd_tau, self.cmd_kp, self.cmd_kd = self.cmd_array
+        self._cmd_qdq, self._cmd_gains = self.cmd_array[0:2], self.cmd_array[3:5]
         # Measured state, 35 slots: q, dq, ddq and the applied torque are the rows of `state_array`, so the PD
-        # reads q and dq together and a LowState copies all four at once.
-        self.state_array = np.zeros((4, C.NUM_MOTOR))
+        # reads q and dq together and a LowState copies all four at once. The base position and quaternion
+        # (w, x, y, z) follow them in the same buffer, so `read` fills all it measures (the 23 joints' q, dq
+        # and ddq, then the base's 7 numbers) with one fancy assignment from a Python list: numpy costs ~1 us
+        # a call warm, several after a physics step has cooled the caches.
+        n = C.NUM_MOTOR
+        self._measured = np.zeros(4 * n + 7)
+        self.state_array = self._measured[:4 * n].reshape(4, n)
         self._qdq = self.state_array[0:2]
         self.q, self.dq, self.ddq, self.tau = self.state_array
-        self.base_pos = np.zeros(3)
-        self.base_quat = np.array([1.0, 0.0, 0.0, 0.0])  # w, x, y, z
+        self.base_pos, self.base_quat = self._measured[4 * n:4 * n + 3], self._measured[4 * n + 3:]
+        self.base_quat[0] = 1.0
+        self._measured_index = np.concatenate([np.asarray(self.slots) + row * n for row in range(3)]
+                                              + [np.arange(4 * n, 4 * n + 7)])
+        self._vel: tuple[float, ...] = (0.0,) * len(self.slots)  # the previous step's joint velocities
         self._lin = self._ang = self._acc = (0.0, 0.0, 0.0)
+        self.motion: tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...]] = (
+            (1.0, 0.0, 0.0, 0.0), self._ang, self._acc)
+        """The pelvis's quaternion (w, x, y, z), world angular velocity and world linear acceleration after
+        the latest step: new tuples each step, never changed, so a reader may keep them (`imu_reading`)."""
         self._dt = cfg.dt
 
     def set_pose(self, q: np.ndarray) -> None:
@@ -117,56 +142,59 @@ class Robot:
         35-slot arrays (the empty slots have a zero effort limit, so they clip to zero), no fancy
         indexing until the final gather. `humanoid bench sim` times it (`motor_model_us`).
         """
-        cmd = self.cmd_array
-        err = self._err
         tau = self.tau
-        lim = self._limit
-        np.subtract(cmd[0:2], self._qdq, out=err)  # q_cmd - q, dq_cmd - dq
-        np.multiply(err, cmd[3:5], out=err)  # kp e_q, kd e_dq
-        np.add(cmd[2], err[0], out=tau)
-        np.add(tau, err[1], out=tau)
-        # A disabled motor (mode 0) gives no torque: its limit is zero.
-        np.multiply(self._effort, self.cmd_mode != 0, out=lim)
-        np.minimum(tau, lim, out=tau)
-        np.negative(lim, out=lim)
-        np.maximum(tau, lim, out=tau)
+        err = self._err
+        np.subtract(self._cmd_qdq, self._qdq, out=err)  # q_cmd - q, dq_cmd - dq
+        np.multiply(err, self._cmd_gains, out=err)  # kp e_q, kd e_dq
+        np.add(self.cmd_tau, self._err_q, out=tau)
+        np.add(tau, self._err_dq, out=tau)
+        # A disabled motor (mode 0) gives no torque: its limits are zero. Rows: +limit, -limit. They change
+        # only with the modes, which seldom change: comparing bytes is cheaper than two ufunc calls.
+        modes = self.cmd_mode.tobytes()
+        if modes != self._limit_modes:
+            np.not_equal(self.cmd_mode, 0, out=self._enabled)
+            np.multiply(self._effort, self._enabled, out=self._limit)
+            self._limit_modes = modes
+        np.minimum(tau, self._limit_hi, out=tau)
+        np.maximum(tau, self._limit_lo, out=tau)
         pb.setJointMotorControlArray(self.id, self.pb_joints, pb.TORQUE_CONTROL,
                                      forces=tau[self.slots].tolist(), physicsClientId=self.client)
 
     def read(self, first: bool = False) -> None:
         """Read joint and base state after a physics step.
 
-        Most of its cost is the three PyBullet calls; the rest avoids small numpy calls (each ~1 us).
+        Most of its cost is the three PyBullet calls. Around them it works on the Python floats PyBullet
+        returns and touches numpy once (one fancy assignment for joints and base): each numpy call on a
+        small array costs ~1 us, more than the arithmetic it would do.
         """
         c = self.client
-        pos, vel, _, _ = zip(*pb.getJointStates(self.id, self.pb_joints, physicsClientId=c))
-        js = self._js
-        if first:
-            js[2] = 0.0
-        else:  # js[1] still holds the previous step's velocities
-            np.subtract(vel, js[1], out=js[2])
-            np.divide(js[2], self._dt, out=js[2])
-        js[0] = pos
-        js[1] = vel
-        self.state_array[0:3, self.slots] = js
+        # PyBullet first, then the arithmetic: stepSimulation leaves the caches cold, and each switch
+        # between PyBullet and numpy code costs more than the call itself (measured: a first numpy call
+        # after a step ~9 us, the next ones ~1 us).
+        joints = pb.getJointStates(self.id, self.pb_joints, physicsClientId=c)
         com, com_orn = pb.getBasePositionAndOrientation(self.id, physicsClientId=c)
-        pos, orn = pb.multiplyTransforms(com, com_orn, *self._inv_inertial)
         lin, ang = pb.getBaseVelocity(self.id, physicsClientId=c)
+        pos, orn = pb.multiplyTransforms(com, com_orn, *self._inv_inertial)
         # PyBullet's base velocity is the inertial frame's; move it to the pelvis origin: v + w x r
         # (written out: np.cross costs ~50 us a call on this numpy).
         rx, ry, rz = pos[0] - com[0], pos[1] - com[1], pos[2] - com[2]
         wx, wy, wz = ang
         v = (lin[0] + (wy * rz - wz * ry), lin[1] + (wz * rx - wx * rz), lin[2] + (wx * ry - wy * rx))
+        q, dq, _, _ = zip(*joints)
         if first:
+            ddq = _NO_JOINT_ACC
             self._acc = (0.0, 0.0, 0.0)
         else:
-            p, dt = self._lin, self._dt  # still the previous step's
+            dt = self._dt
+            ddq = [(a - b) / dt for a, b in zip(dq, self._vel)]  # self._vel: the previous step's
+            p = self._lin
             self._acc = ((v[0] - p[0]) / dt, (v[1] - p[1]) / dt, (v[2] - p[2]) / dt)
+        self._vel = dq
         self._lin = v
         self._ang = ang
-        self._quat = (orn[3], orn[0], orn[1], orn[2])
-        self.base_pos[:] = pos
-        self.base_quat[:] = self._quat
+        quat = (orn[3], orn[0], orn[1], orn[2])
+        self.motion = (quat, ang, self._acc)
+        self._measured[self._measured_index] = [*q, *dq, *ddq, *pos, *quat]
 
     # Base velocities as arrays on demand: most steps only the LowState (built from the floats) needs them.
     @property
@@ -188,21 +216,8 @@ class Robot:
         """The pelvis IMU's quaternion (w, x, y, z), gyroscope (rad/s) and accelerometer (m/s^2), body frame.
 
         The accelerometer measures specific force, acceleration minus gravity, at the pelvis origin.
-        Plain floats: the LowState is built from them every 2 ms, and numpy's per-call cost would
-        dominate 3-vector maths.
         """
-        w, x, y, z = self._quat
-        # The world-from-pelvis rotation R (as Bullet builds it, dividing by |q|^2); body = R^T world.
-        s = 2.0 / (w * w + x * x + y * y + z * z)
-        r00, r01, r02 = 1.0 - s * (y * y + z * z), s * (x * y - w * z), s * (x * z + w * y)
-        r10, r11, r12 = s * (x * y + w * z), 1.0 - s * (x * x + z * z), s * (y * z - w * x)
-        r20, r21, r22 = s * (x * z - w * y), s * (y * z + w * x), 1.0 - s * (x * x + y * y)
-        gx, gy, gz = self._ang
-        ax, ay, az = self._acc
-        az += GRAVITY
-        gyro = (r00 * gx + r10 * gy + r20 * gz, r01 * gx + r11 * gy + r21 * gz, r02 * gx + r12 * gy + r22 * gz)
-        accel = (r00 * ax + r10 * ay + r20 * az, r01 * ax + r11 * ay + r21 * az, r02 * ax + r12 * ay + r22 * az)
-        return self._quat, gyro, accel
+        return imu_reading(*self.motion)
 
     def rotation(self) -> np.ndarray:
         """World-from-pelvis rotation matrix."""
@@ -234,6 +249,27 @@ class Robot:
         c = self.client
         return sum(pb.getDynamicsInfo(self.id, i, physicsClientId=c)[0]
                    for i in range(-1, pb.getNumJoints(self.id, physicsClientId=c)))
+
+
+def imu_reading(quat: tuple[float, ...], ang_vel: tuple[float, ...], lin_acc: tuple[float, ...],
+                ) -> tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...]]:
+    """What the pelvis IMU reads from the pelvis's motion (`Robot.motion`): quaternion (w, x, y, z),
+    gyroscope (rad/s) and accelerometer (specific force, m/s^2), both in the pelvis frame.
+
+    Plain floats: numpy's ~1 us per call would dominate 3-vector maths.
+    """
+    w, x, y, z = quat
+    # The world-from-pelvis rotation R (as Bullet builds it, dividing by |q|^2); body = R^T world.
+    s = 2.0 / (w * w + x * x + y * y + z * z)
+    r00, r01, r02 = 1.0 - s * (y * y + z * z), s * (x * y - w * z), s * (x * z + w * y)
+    r10, r11, r12 = s * (x * y + w * z), 1.0 - s * (x * x + z * z), s * (y * z - w * x)
+    r20, r21, r22 = s * (x * z - w * y), s * (y * z + w * x), 1.0 - s * (x * x + y * y)
+    gx, gy, gz = ang_vel
+    ax, ay, az = lin_acc
+    az += GRAVITY
+    gyro = (r00 * gx + r10 * gy + r20 * gz, r01 * gx + r11 * gy + r21 * gz, r02 * gx + r12 * gy + r22 * gz)
+    accel = (r00 * ax + r10 * ay + r20 * az, r01 * ax + r11 * ay + r21 * az, r02 * ax + r12 * ay + r22 * az)
+    return quat, gyro, accel
 
 
 class World:
