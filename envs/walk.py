@@ -10,10 +10,20 @@ import numpy as np
 import pybullet as pb
 from gymnasium import spaces
 
-from robot.control.observation import NUM_ACTIONS, NUM_OBS, OBS_SLICES, ObservationConfig, build_observation
+from robot.control.base import Odometry
+from robot.control.observation import (
+    LIN_VEL_SCALE,
+    NUM_ACTIONS,
+    NUM_OBS,
+    OBS_SLICES,
+    ObservationConfig,
+    body_velocity,
+    build_observation,
+    policy_command,
+)
 from robot.g1 import constants as C
 from robot.sdk.bridge import LowLevelBridge
-from robot.sdk.lowlevel import LowCmd, LowState
+from robot.sdk.lowlevel import LowState
 from robot.sim.world import World, WorldConfig
 
 # legged_gym's reward scales for unitree_rl_gym's G1 (g1_config.py), before the x dt that legged_gym applies.
@@ -105,6 +115,8 @@ class WalkEnv(gym.Env[np.ndarray, np.ndarray]):
     legged_gym's: each term of `reward_scales` has a `_reward_<term>` method; the reward is
     `sum(scale * dt * term)` with dt = 0.02 s, clipped at zero from below when `only_positive_rewards`
     (Unitree's default). `info["reward/<term>"]` holds each term's contribution (scale * dt * term).
+    `info["command"]` is the command in force (vx, vy, yaw rate) and `info["velocity"]` the measured
+    one (pelvis frame).
     Terms: tracking_lin_vel exp(-|v_xy cmd - v_xy|^2 / 0.25), tracking_ang_vel exp(-(wz cmd - wz)^2 / 0.25),
     lin_vel_z v_z^2, ang_vel_xy |w_xy|^2, orientation |g_xy|^2, base_height (z - 0.78)^2, dof_acc,
     dof_vel, action_rate (squared sums over the legs), dof_pos_limits (beyond 90 % of the range),
@@ -135,6 +147,20 @@ class WalkEnv(gym.Env[np.ndarray, np.ndarray]):
       interval the pelvis gets a planar impulse of mass x U(-v, v) per axis over one policy step.
     - `upper_body_pose`: "zero" (Unitree's training model welds waist and arms at zero; default) or
       "default" (`constants.DEFAULT_Q`, elbows bent), held with the SDK gains.
+    - `leg_kp`, `leg_kd`: 12 PD gains for the legs (LEG_SLOTS order) in place of Unitree's training
+      gains; distillation uses the model-based walker's.
+    - `gait_period` (0.8 s): the phase clock's period (observation and the `contact` reward).
+    - `base_velocity_obs` (False): append the pelvis's linear velocity in its own frame (x 2.0,
+      legged_gym's scale; noise 0.1 m/s) as observation 47-49, the term legged_gym gives only its critic.
+      A deployment needs a state estimator for it (the SDK's odometry provides one in simulation).
+    - `reset_joint_scale` ((0.5, 1.5)): the range the default leg pose is scaled by at reset.
+    - `max_command_accel` (None): when set (m/s^2, rad/s^2), the command the policy sees and is rewarded
+      on ramps from zero at reset toward the sampled one at this rate, as the LocoClient's walkers ramp
+      theirs; `command_target` holds the sampled command.
+
+    `set_command(vx, vy, vyaw)` sets the command directly (with `heading_command=False`; it holds until
+    the next resampling), `low_state` and `odometry()` give what a LowLevel controller running beside
+    the policy (a teacher) reads.
 
     ## Version History
     - v0: first version (Unitree's G1 layout on PyBullet, 500 Hz PD, upper body held).
@@ -147,7 +173,10 @@ class WalkEnv(gym.Env[np.ndarray, np.ndarray]):
                  only_positive_rewards: bool = True, obs_noise: bool = True, action_scale: float = 0.25,
                  clip_actions: float = 10.0, command_ranges: dict[str, tuple[float, float]] | None = None,
                  heading_command: bool = True, resampling_time: float = 10.0, push_interval_s: float | None = None,
-                 max_push_vel: float = 1.5, upper_body_pose: str = "zero") -> None:
+                 max_push_vel: float = 1.5, upper_body_pose: str = "zero", leg_kp: Any = None, leg_kd: Any = None,
+                 gait_period: float = 0.8, base_velocity_obs: bool = False,
+                 reset_joint_scale: tuple[float, float] = (0.5, 1.5), max_command_accel: float | None = None,
+                 ) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode {render_mode!r} is not one of {self.metadata['render_modes']}")
         unknown = set(reward_scales or {}) - set(REWARD_SCALES)
@@ -164,7 +193,19 @@ class WalkEnv(gym.Env[np.ndarray, np.ndarray]):
         self.command_ranges = {"lin_vel_x": (-1.0, 1.0), "lin_vel_y": (-1.0, 1.0), "ang_vel_yaw": (-1.0, 1.0),
                                "heading": (-math.pi, math.pi), **(command_ranges or {})}
         self.heading_command = heading_command
-        self.obs_cfg = ObservationConfig()
+        if gait_period <= 0.0:
+            raise ValueError(f"gait_period must be positive, got {gait_period}")
+        self.obs_cfg = ObservationConfig(gait_period=float(gait_period))
+        self.base_velocity_obs = bool(base_velocity_obs)
+        self.num_obs = NUM_OBS + (3 if base_velocity_obs else 0)
+        lo_s, hi_s = (float(v) for v in reset_joint_scale)
+        if not 0.0 <= lo_s <= hi_s:
+            raise ValueError(f"reset_joint_scale must be (low, high) with 0 <= low <= high, got {reset_joint_scale}")
+        self.reset_joint_scale = (lo_s, hi_s)
+        if max_command_accel is not None and not max_command_accel > 0.0:
+            raise ValueError(f"max_command_accel must be positive or None, got {max_command_accel}")
+        self.max_command_accel = max_command_accel
+        self._noise = np.concatenate([_NOISE, np.full(3, 0.1 * LIN_VEL_SCALE, np.float32)])[:self.num_obs]
         self.dt = DECIMATION * WorldConfig().dt
         self.resample_steps = max(1, round(resampling_time / self.dt))
         self.push_steps = None if push_interval_s is None else max(1, round(push_interval_s / self.dt))
@@ -173,28 +214,29 @@ class WalkEnv(gym.Env[np.ndarray, np.ndarray]):
         self._terms = [(f"reward/{name}", scale * self.dt, getattr(self, f"_reward_{name}"))
                        for name, scale in self.reward_scales.items()]
         self.action_space = spaces.Box(-clip_actions, clip_actions, (NUM_ACTIONS,), np.float32)
-        self.observation_space = spaces.Box(-CLIP_OBSERVATIONS, CLIP_OBSERVATIONS, (NUM_OBS,), np.float32)
+        self.observation_space = spaces.Box(-CLIP_OBSERVATIONS, CLIP_OBSERVATIONS, (self.num_obs,), np.float32)
 
         self._default = C.DEFAULT_Q[_LEGS].copy()
         lo, hi = C.Q_LOWER[_LEGS], C.Q_UPPER[_LEGS]
         mid, half = (lo + hi) / 2.0, (hi - lo) / 2.0 * SOFT_DOF_POS_LIMIT
         self._soft_lo, self._soft_hi = mid - half, mid + half
-        cmd = LowCmd()
-        cmd.mode[C.ACTIVE_SLOTS] = 1
-        cmd.kp[C.ACTIVE_SLOTS] = C.KP_SDK[C.ACTIVE_SLOTS]
-        cmd.kd[C.ACTIVE_SLOTS] = C.KD_SDK[C.ACTIVE_SLOTS]
-        cmd.kp[_LEGS], cmd.kd[_LEGS] = C.LEG_KP_POLICY, C.LEG_KD_POLICY
-        cmd.kp[C.WAIST_SLOT], cmd.kd[C.WAIST_SLOT] = C.WAIST_KP_POLICY, C.WAIST_KD_POLICY
-        cmd.q[:] = C.DEFAULT_Q
-        if upper_body_pose == "zero":
-            cmd.q[C.UPPER_BODY_SLOTS] = 0.0
-        self._cmd = cmd
+        gains = {}
+        for name, value in (("leg_kp", leg_kp), ("leg_kd", leg_kd)):
+            if value is not None:
+                g = np.asarray(value, dtype=np.float64)
+                if g.shape != (NUM_ACTIONS,) or not np.isfinite(g).all() or (g < 0).any():
+                    raise ValueError(f"{name} must be {NUM_ACTIONS} finite non-negative gains, got {value!r}")
+                gains[name] = g
+        self._cmd = policy_command(upper_body_pose, **gains)
         self.world: World | None = None
         self._bridge: LowLevelBridge | None = None
         self._saved: int | None = None
         self._camera: Any = None
         self._state: LowState | None = None
         self.commands = np.zeros(3)
+        """The command the observation and the rewards use: `command_target`, rate-limited when
+        `max_command_accel` is set."""
+        self.command_target = np.zeros(3)
         self._heading = 0.0
         self.actions = np.zeros(NUM_ACTIONS, dtype=np.float32)
         self.last_actions = np.zeros(NUM_ACTIONS, dtype=np.float32)
@@ -220,7 +262,7 @@ class WalkEnv(gym.Env[np.ndarray, np.ndarray]):
         assert world is not None and self._bridge is not None
         pb.restoreState(self._saved, physicsClientId=world.client)
         q = C.DEFAULT_Q.copy()
-        q[_LEGS] *= rng.uniform(0.5, 1.5, NUM_ACTIONS)
+        q[_LEGS] *= rng.uniform(*self.reset_joint_scale, NUM_ACTIONS)
         world.robot.set_pose(q)  # resets joint states, zero velocities; the base stays at its spawn pose
         world.step_count = 0  # the LowState tick counts from the episode start, as after a fresh spawn
         self._cmd.q[_LEGS] = self._default
@@ -232,6 +274,7 @@ class WalkEnv(gym.Env[np.ndarray, np.ndarray]):
         self.last_dof_vel[:] = self._state.dq[_LEGS]
         self._dq = self.last_dof_vel.copy()
         self._resample_commands()
+        self.commands[:] = 0.0 if self.max_command_accel is not None else self.command_target
         if self.render_mode == "rgb_array":
             from robot.sim.camera import FollowCamera
 
@@ -240,21 +283,45 @@ class WalkEnv(gym.Env[np.ndarray, np.ndarray]):
 
     def _resample_commands(self) -> None:
         rng, r = self.np_random, self.command_ranges
-        self.commands[0] = rng.uniform(*r["lin_vel_x"])
-        self.commands[1] = rng.uniform(*r["lin_vel_y"])
+        self.command_target[0] = rng.uniform(*r["lin_vel_x"])
+        self.command_target[1] = rng.uniform(*r["lin_vel_y"])
         if self.heading_command:
             self._heading = float(rng.uniform(*r["heading"]))
         else:
-            self.commands[2] = rng.uniform(*r["ang_vel_yaw"])
-        if math.hypot(self.commands[0], self.commands[1]) <= STANDING_SPEED:
-            self.commands[:2] = 0.0
+            self.command_target[2] = rng.uniform(*r["ang_vel_yaw"])
+        if math.hypot(self.command_target[0], self.command_target[1]) <= STANDING_SPEED:
+            self.command_target[:2] = 0.0
         self._heading_to_yaw_rate()
+
+    def set_command(self, vx: float, vy: float, vyaw: float) -> None:
+        """Command (vx, vy, yaw rate) from now until the next resampling (`heading_command=False` only).
+        It takes effect at the next step (ramped there when `max_command_accel` is set)."""
+        if self.heading_command:
+            raise RuntimeError("set_command needs heading_command=False (a heading command sets the yaw rate)")
+        self.command_target[:] = (float(vx), float(vy), float(vyaw))
+
+    @property
+    def low_state(self) -> LowState:
+        """The LowState after the last reset or step (the same object the observation was built from)."""
+        if self._state is None:
+            raise RuntimeError("call reset() before reading the state")
+        return self._state
+
+    def odometry(self) -> Odometry:
+        """Ground-truth odometry of the pelvis, as the SDK's SimRobot reports it."""
+        if self.world is None:
+            raise RuntimeError("call reset() before reading the odometry")
+        r = self.world.robot
+        w, x, y, z = self._state.imu_state.quaternion.tolist()  # type: ignore[union-attr]
+        yaw = math.atan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z))
+        return Odometry(position=r.base_pos.copy(), velocity=r.base_lin_vel.copy(), yaw=yaw,
+                        yaw_rate=float(r.base_ang_vel[2]))
 
     def _heading_to_yaw_rate(self) -> None:
         if self.heading_command:
             w, x, y, z = self._state.imu_state.quaternion.tolist()  # type: ignore[union-attr]
             yaw = math.atan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z))
-            self.commands[2] = min(1.0, max(-1.0, 0.5 * _wrap(self._heading - yaw)))
+            self.command_target[2] = min(1.0, max(-1.0, 0.5 * _wrap(self._heading - yaw)))
 
     # --- stepping ----------------------------------------------------------------------------------------
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
@@ -280,6 +347,11 @@ class WalkEnv(gym.Env[np.ndarray, np.ndarray]):
             self._resample_commands()
         else:
             self._heading_to_yaw_rate()
+        if self.max_command_accel is None:
+            self.commands[:] = self.command_target
+        else:
+            step = self.max_command_accel * self.dt
+            self.commands += np.clip(self.command_target - self.commands, -step, step)
 
         self._measure()
         terminated = self._terminated()
@@ -292,6 +364,7 @@ class WalkEnv(gym.Env[np.ndarray, np.ndarray]):
         if self.only_positive_rewards:
             total = max(total, 0.0)
         info["command"] = self.commands.copy()
+        info["velocity"] = np.array((self._lin_vel[0], self._lin_vel[1], self._ang_vel[2]))
         obs = self._observation()
         self.last_actions[:] = self.actions
         self.last_dof_vel[:] = self._dq
@@ -300,8 +373,11 @@ class WalkEnv(gym.Env[np.ndarray, np.ndarray]):
     def _observation(self) -> np.ndarray:
         obs = build_observation(self._state, self.commands, self.actions, self.episode_length * self.dt,  # type: ignore[arg-type]
                                 self.obs_cfg)
+        if self.base_velocity_obs:
+            v = body_velocity(self._state.imu_state.quaternion, self.world.robot.base_lin_vel)  # type: ignore[union-attr]
+            obs = np.concatenate([obs, (v * LIN_VEL_SCALE).astype(np.float32)])
         if self.obs_noise:
-            obs += (2.0 * self.np_random.random(NUM_OBS, dtype=np.float32) - 1.0) * _NOISE
+            obs += (2.0 * self.np_random.random(self.num_obs, dtype=np.float32) - 1.0) * self._noise
         return np.clip(obs, -CLIP_OBSERVATIONS, CLIP_OBSERVATIONS)
 
     def _measure(self) -> None:

@@ -15,7 +15,7 @@ from typing import Protocol
 import numpy as np
 
 from robot.g1 import constants as C
-from robot.sdk.lowlevel import LowState
+from robot.sdk.lowlevel import LowCmd, LowState
 
 NUM_OBS = 47
 NUM_ACTIONS = 12
@@ -99,5 +99,45 @@ def build_observation(state: LowState, command: tuple[float, float, float] | np.
     return obs
 
 
-__all__ = ["NUM_ACTIONS", "NUM_OBS", "OBS_SLICES", "ObservationConfig", "ObservationScales", "build_observation",
-           "gravity_orientation"]
+def policy_command(upper_body_pose: str = "zero", leg_kp: np.ndarray | None = None,
+                   leg_kd: np.ndarray | None = None) -> LowCmd:
+    """The LowCmd a 12-joint leg policy writes into: every motor enabled, legs at the default pose on
+    Unitree's training gains (or `leg_kp`, `leg_kd`), the waist stiff, the arms on the SDK gains holding
+    `upper_body_pose` ("zero", Unitree's welded training pose, or "default", `C.DEFAULT_Q`).
+
+    Walk-v0 and the learned-walker controller both start from it, so a policy sees the same motors in
+    training and deployment.
+    """
+    if upper_body_pose not in ("zero", "default"):
+        raise ValueError(f"upper_body_pose must be 'zero' or 'default', got {upper_body_pose!r}")
+    cmd = LowCmd()
+    cmd.mode[C.ACTIVE_SLOTS] = 1
+    cmd.kp[C.ACTIVE_SLOTS] = C.KP_SDK[C.ACTIVE_SLOTS]
+    cmd.kd[C.ACTIVE_SLOTS] = C.KD_SDK[C.ACTIVE_SLOTS]
+    cmd.kp[C.LEG_SLOTS] = C.LEG_KP_POLICY if leg_kp is None else leg_kp
+    cmd.kd[C.LEG_SLOTS] = C.LEG_KD_POLICY if leg_kd is None else leg_kd
+    cmd.kp[C.WAIST_SLOT], cmd.kd[C.WAIST_SLOT] = C.WAIST_KP_POLICY, C.WAIST_KD_POLICY
+    cmd.q[:] = C.DEFAULT_Q
+    if upper_body_pose == "zero":
+        cmd.q[C.UPPER_BODY_SLOTS] = 0.0
+    return cmd
+
+
+LIN_VEL_SCALE = 2.0
+"""legged_gym's scale for the base linear velocity (its privileged observation, and Walk-v0's
+`base_velocity_obs`)."""
+
+
+def body_velocity(quat_wxyz: np.ndarray, v_world: np.ndarray) -> np.ndarray:
+    """A world-frame velocity expressed in the pelvis frame: R^T v for the quaternion (w, x, y, z)."""
+    w, x, y, z = (float(v) for v in quat_wxyz)
+    vx, vy, vz = (float(v) for v in v_world)
+    return np.array([
+        (1.0 - 2.0 * (y * y + z * z)) * vx + 2.0 * (x * y + w * z) * vy + 2.0 * (x * z - w * y) * vz,
+        2.0 * (x * y - w * z) * vx + (1.0 - 2.0 * (x * x + z * z)) * vy + 2.0 * (y * z + w * x) * vz,
+        2.0 * (x * z + w * y) * vx + 2.0 * (y * z - w * x) * vy + (1.0 - 2.0 * (x * x + y * y)) * vz,
+    ])
+
+
+__all__ = ["LIN_VEL_SCALE", "NUM_ACTIONS", "NUM_OBS", "OBS_SLICES", "ObservationConfig", "ObservationScales",
+           "body_velocity", "build_observation", "gravity_orientation", "policy_command"]
