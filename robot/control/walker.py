@@ -203,9 +203,13 @@ class Walker:
         n = self.cfg.decimation
         if n > 1 and self._tick % n != 1 and self._tick > 1:
             return self.cmd
-        return self._update(state, odom, command)
+        return self.update(state, odom, command)
 
-    def _update(self, state: LowState, odom: Odometry, command: LocoCommand) -> LowCmd:
+    def update(self, state: LowState, odom: Odometry, command: LocoCommand) -> LowCmd:
+        """Plan now and return fresh targets, advancing the walker's clock by one update period
+        (`decimation` x 2 ms). `step` calls it every `decimation` ticks; a caller that runs the walker at
+        its own rate (a distillation teacher beside a 50 Hz policy) calls it once per period.
+        """
         c = self.cfg
         dt = self._dt
         self.time += dt
