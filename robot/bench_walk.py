@@ -187,7 +187,7 @@ def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--episodes", type=int, default=20, help="random-command episodes (seeds 0..N-1)")
     p.add_argument("--seconds", type=float, default=30.0, help="simulated seconds per episode")
     p.add_argument("--controller", default="walker",
-                   help="System 1: walker (model-based), unitree-policy:PATH or learned:PATH")
+                   help="System 1: walker (model-based), learned[:PATH] (bare: the shipped policy) or unitree-policy:PATH")
     p.add_argument("--workers", type=int, default=2, help="processes to run episodes in")
     p.add_argument("--quick", action="store_true",
                    help="skip the top-speed and push searches (falls, tracking and speed only)")

@@ -142,7 +142,8 @@ def _add_stage_options(p: argparse.ArgumentParser) -> None:
                         "it is not there), keyword (the rule baseline, no model), or a local model folder "
                         "(Qwen2.5-VL, Qwen3-VL, SmolVLM)")
     p.add_argument("--controller", default="walker", metavar="CONTROLLER",
-                   help="System 1: walker (the model-based DCM walker) or unitree-policy:PATH (Unitree's "
+                   help="System 1: walker (the model-based DCM walker), learned[:PATH] (a walker policy from "
+                        "humanoid train walker; bare: the shipped one) or unitree-policy:PATH (Unitree's "
                         "released TorchScript walking policy)")
     p.add_argument("--gui", action="store_true",
                    help="open PyBullet's window and pace the simulation at real time (needs a display)")
@@ -276,7 +277,7 @@ def _add_planner_commands(sub: argparse._SubParsersAction) -> None:
     ep.add_argument("--json", action="store_true", help="also print the results as one JSON object on the last line")
     ep.set_defaults(func=_cmd_eval_planner)
 
-    tr = sub.add_parser("train", help="train the planner", description="Training entry points.",
+    tr = sub.add_parser("train", help="train the planner or a walker policy", description="Training entry points.",
                         formatter_class=_formatter)
     TRAIN_COMMANDS = tr.add_subparsers(dest="what", metavar="WHAT", parser_class=_Parser)
     TRAIN_COMMANDS.required = True
@@ -284,6 +285,10 @@ def _add_planner_commands(sub: argparse._SubParsersAction) -> None:
                                    help="regenerate the data and train the default planner (resumable; "
                                         "see humanoid train planner --help)")
     tp.set_defaults(func=_cmd_train_planner)  # its options (and --help) are parsed by the trainer itself
+    tw = TRAIN_COMMANDS.add_parser("walker", add_help=False,
+                                   help="distil the model-based walker into a neural policy (DAgger) or refine "
+                                        "one with PPO (resumable; see humanoid train walker --help)")
+    tw.set_defaults(func=_cmd_train_walker)
 
 
 def _planner_call(fn: str, *a: object, **k: object) -> object:
@@ -323,6 +328,23 @@ def _cmd_eval_planner(args: argparse.Namespace) -> int:
 def _cmd_train_planner(args: argparse.Namespace) -> int:
     path = _planner_call("run_train", list(args.rest))
     print(f"trained planner checkpoint: {path}")
+    return 0
+
+
+def _cmd_train_walker(args: argparse.Namespace) -> int:
+    try:
+        import torch  # noqa: F401
+
+        from policies.train import walker as tw
+    except ImportError as err:
+        raise CliError(f"training a walker needs the learn extra ({err.name} is missing): "
+                       "pip install -e '.[learn]'") from None
+    targs = tw.parse_args(list(args.rest))
+    try:
+        path = tw.main(targs)
+    except ValueError as err:
+        raise CliError(str(err)) from None
+    print(f"trained walker checkpoint: {path / 'policy'}")
     return 0
 
 
@@ -387,8 +409,10 @@ def _register_plugins() -> None:
 
         return build
 
-    for kind in ("unitree-policy",):
-        register_controller(kind, learned(kind))
+    from policies.learned import DEFAULT_WALKER  # a light import: no torch until a controller is built
+
+    register_controller("unitree-policy", learned("unitree-policy"))
+    register_controller("learned", learned("learned"), default_path=str(DEFAULT_WALKER))
 
     import robot.bench_env
 
@@ -405,7 +429,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _register_plugins()
     parser = build_parser()
     args, rest = parser.parse_known_args(argv)
-    if rest and getattr(args, "func", None) is not _cmd_train_planner:
+    if rest and getattr(args, "func", None) not in (_cmd_train_planner, _cmd_train_walker):
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     args.rest = rest
     try:

@@ -163,7 +163,7 @@ def test_controller_specs_are_checked_without_building() -> None:
     with pytest.raises(ValueError, match="unknown controller"):
         check_controller("nope:abc")
     register_controller("test-kind", lambda path: None)  # type: ignore[arg-type, return-value]
-    with pytest.raises(ValueError, match="no policy file"):
+    with pytest.raises(ValueError, match="no policy"):
         check_controller("test-kind:/does/not/exist")
     with pytest.raises(ValueError, match="needs a path"):
         check_controller("test-kind:")

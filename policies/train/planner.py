@@ -18,7 +18,6 @@ state as safetensors, step and data seed as JSON).
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import math
@@ -391,31 +390,9 @@ def export(ckpt: Path, out: Path, args: Args, final: dict[str, Any]) -> None:
 
 def parse_args(argv: list[str] | None = None) -> Args:
     """One flag per field of `Args`, its docstring as help."""
-    p = argparse.ArgumentParser(prog="humanoid train planner", description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    docs = {k: v.replace("%", "%%") for k, v in _field_docs().items()}
-    for f in dataclasses.fields(Args):
-        flag = "--" + f.name.replace("_", "-")
-        if f.type in ("bool", bool):
-            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default, help=docs.get(f.name, ""))
-        else:
-            typ = {"int": int, "float": float, "str": str}[str(f.type)]
-            p.add_argument(flag, type=typ, default=f.default, help=docs.get(f.name, ""))
-    return Args(**vars(p.parse_args(argv)))
+    from policies.train.args import parse_dataclass_args
 
-
-def _field_docs() -> dict[str, str]:
-    """Docstrings under the fields of `Args` (CleanRL style: they become --help)."""
-    import ast
-    import inspect
-
-    tree = ast.parse(inspect.getsource(Args))
-    body = tree.body[0].body  # type: ignore[attr-defined]
-    docs = {}
-    for a, b in zip(body, body[1:]):
-        if isinstance(a, ast.AnnAssign) and isinstance(b, ast.Expr) and isinstance(b.value, ast.Constant):
-            docs[a.target.id] = str(b.value.value).strip()  # type: ignore[union-attr]
-    return docs
+    return parse_dataclass_args(Args, argv, "humanoid train planner", __doc__.split("\n\n")[0])
 
 
 if __name__ == "__main__":

@@ -14,11 +14,19 @@ from typing import Callable
 from robot.control.base import Controller
 
 _FACTORIES: dict[str, Callable[[str], Controller]] = {}
+_DEFAULTS: dict[str, str] = {}
 
 
-def register_controller(kind: str, factory: Callable[[str], Controller]) -> None:
-    """Make `KIND:PATH` build `factory(PATH)`."""
+def register_controller(kind: str, factory: Callable[[str], Controller], default_path: str | None = None) -> None:
+    """Make `KIND:PATH` build `factory(PATH)`, and a bare `KIND` build `factory(default_path)` if given."""
     _FACTORIES[kind] = factory
+    if default_path is not None:
+        _DEFAULTS[kind] = default_path
+
+
+def _resolve(spec: str) -> str:
+    """A bare kind with a default path, spelled out: `learned` -> `learned:assets/models/...`."""
+    return f"{spec}:{_DEFAULTS[spec]}" if spec in _DEFAULTS else spec
 
 
 def check_controller(spec: str) -> None:
@@ -29,13 +37,13 @@ def check_controller(spec: str) -> None:
     """
     if spec in ("walker", "default"):
         return
-    kind, sep, path = spec.partition(":")
+    kind, sep, path = _resolve(spec).partition(":")
     if not (sep and kind in _FACTORIES):
         make_controller(spec)  # raises the error naming what is known
     if not path:
         raise ValueError(f"controller {spec!r} needs a path after '{kind}:'")
     if not Path(path).exists():
-        raise ValueError(f"no policy file at {path}")
+        raise ValueError(f"no policy at {path}")
 
 
 def make_controller(spec: str) -> Controller:
@@ -44,10 +52,10 @@ def make_controller(spec: str) -> Controller:
         from robot.control.walker import Walker
 
         return Walker()
-    kind, sep, path = spec.partition(":")
+    kind, sep, path = _resolve(spec).partition(":")
     if sep and kind in _FACTORIES:
         if not path:
             raise ValueError(f"controller {spec!r} needs a path after '{kind}:'")
         return _FACTORIES[kind](path)
-    known = ", ".join(["walker"] + [f"{k}:PATH" for k in sorted(_FACTORIES)])
+    known = ", ".join(["walker"] + [f"{k}[:PATH]" if k in _DEFAULTS else f"{k}:PATH" for k in sorted(_FACTORIES)])
     raise ValueError(f"unknown controller {spec!r}: use {known}")
