@@ -10,6 +10,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from envs.rendering import FollowCameraRender
 from envs.tasks import SPLITS, Episode, Judge, Suite
 from robot.g1 import constants as C
 from robot.sim.camera import CameraConfig
@@ -32,7 +33,7 @@ def _proprioception(state: Any) -> np.ndarray:
     return np.clip(out, -PROPRIO_CLIP, PROPRIO_CLIP)
 
 
-class CommandEnv(gym.Env[dict, str]):
+class CommandEnv(FollowCameraRender, gym.Env[dict, str]):
     """
     ## Description
     A G1 in a seeded room of coloured objects and a table is told what to do in words; each step the agent
@@ -127,10 +128,7 @@ class CommandEnv(gym.Env[dict, str]):
         self.episode = episode
         self.session = SkillSession(episode.scene)
         self.judge = Judge(self.session.world, episode)
-        if self.render_mode == "rgb_array":
-            from robot.sim.camera import FollowCamera
-
-            self._camera = FollowCamera(self.session.world)
+        self._start_camera(self.session.world)
         return self._observation(), self._info(error="")
 
     def step(self, action: str | SkillCall | dict) -> tuple[dict, float, bool, bool, dict[str, Any]]:
@@ -172,13 +170,6 @@ class CommandEnv(gym.Env[dict, str]):
                 "sim_seconds": sim_seconds, "error": error}
 
     # --- rendering and closing -------------------------------------------------------------------------------
-    def render(self) -> np.ndarray | None:
-        if self.render_mode != "rgb_array":
-            return None
-        if self._camera is None:
-            raise RuntimeError("call reset() before render()")
-        return self._camera.capture()
-
     def _close_session(self) -> None:
         if self.judge is not None:
             self.judge.close()

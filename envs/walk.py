@@ -10,6 +10,7 @@ import numpy as np
 import pybullet as pb
 from gymnasium import spaces
 
+from envs.rendering import FollowCameraRender
 from robot.control.base import Odometry
 from robot.control.observation import (
     LIN_VEL_SCALE,
@@ -78,7 +79,7 @@ def _wrap(a: float) -> float:
     return (a + math.pi) % (2.0 * math.pi) - math.pi
 
 
-class WalkEnv(gym.Env[np.ndarray, np.ndarray]):
+class WalkEnv(FollowCameraRender, gym.Env[np.ndarray, np.ndarray]):
     """
     ## Description
     Velocity tracking for a G1 (23-DoF) on flat ground, laid out as Unitree trains its G1 walking policies
@@ -275,10 +276,7 @@ class WalkEnv(gym.Env[np.ndarray, np.ndarray]):
         self._dq = self.last_dof_vel.copy()
         self._resample_commands()
         self.commands[:] = 0.0 if self.max_command_accel is not None else self.command_target
-        if self.render_mode == "rgb_array":
-            from robot.sim.camera import FollowCamera
-
-            self._camera = FollowCamera(world)
+        self._start_camera(world)
         return self._observation(), {"command": self.commands.copy()}
 
     def _resample_commands(self) -> None:
@@ -479,13 +477,6 @@ class WalkEnv(gym.Env[np.ndarray, np.ndarray]):
         return float(sum((phase < STANCE_FRACTION) == on for phase, on in zip(self._leg_phase, self._foot_contact)))
 
     # --- rendering and closing -----------------------------------------------------------------------------
-    def render(self) -> np.ndarray | None:
-        if self.render_mode != "rgb_array":
-            return None
-        if self._camera is None:
-            raise RuntimeError("call reset() before render()")
-        return self._camera.capture()
-
     def close(self) -> None:
         if self.world is not None:
             self.world.close()
