@@ -80,13 +80,22 @@ class Args:
     """DAgger rounds after round 0 (the teacher's behaviour cloning)."""
     first_round_steps: int = 40000
     """Policy steps (all workers together) in round 0."""
-    steps_per_round: int = 30000
+    steps_per_round: int = 20000
     """Policy steps in each later round."""
-    beta_decay: float = 0.5
-    """Share of teacher-driven episodes in round r: beta_decay ** r."""
-    action_noise: float = 0.1
-    """Gaussian noise (action units; 0.1 is 0.025 rad) added to the teacher's actions when it drives, so
+    beta_decay: float = 0.7
+    """In round r the teacher acts at each step with probability beta_decay ** r, the student otherwise
+    (DAgger's mixture policy; per step, so the states stay near the teacher's and its labels consistent:
+    with whole student-driven episodes the teacher's internal plan, which the student cannot see, drifted
+    from the body and the next fit got worse)."""
+    action_noise: float = 0.02
+    """Gaussian noise (action units; 0.02 is 0.005 rad) added to the teacher's actions when it drives, so
     the data shows recoveries from small errors (DART, Laskey et al., 2017)."""
+    label_clip: float = 4.0
+    """Teacher labels are clipped to +/- this (action units: 1 rad of PD target offset)."""
+    huber_delta: float = 0.5
+    """The fit's loss is squared below this error (action units) and linear above."""
+    drop_before_fall_s: float = 0.5
+    """Samples from this long before a fall are not kept."""
     epochs: float = 30.0
     """Passes over the aggregated data per round (at most `max_grad_steps`)."""
     max_grad_steps: int = 4000
@@ -101,8 +110,8 @@ class Args:
     """Worker processes (one per core)."""
     push_interval_s: float = 4.0
     """A random push every this many seconds (0: none)."""
-    max_push_vel: float = 0.2
-    """Push size: the pelvis gets up to this velocity change per axis, m/s (0.2 is 6.4 N s)."""
+    max_push_vel: float = 0.15
+    """Push size: the pelvis gets up to this velocity change per axis, m/s (0.15 is 4.8 N s)."""
     ppo_updates: int = 200
     """PPO: most updates (each `ppo_horizon` steps per worker)."""
     ppo_horizon: int = 256
@@ -417,9 +426,14 @@ def dagger(args: Args) -> Path:
         state = {"round": r + 1, "seconds": spent, "grad_steps": int(state["grad_steps"]) + n_grad,
                  "samples": int(len(X))}
         row = {"round": r, "beta": beta, "wall_s": round(spent, 1), "samples": int(len(X)), "loss": loss,
-               **_stats([e for e in eps if not e["tag"]], "rollout_student"),
-               **_stats([e for e in eps if e["tag"]], "rollout_teacher"), **_stats(evals, "eval")}
+               **_stats(eps, "rollout"), **_stats(evals, "eval")}
         _log(run, writer, row, r)
+        if evals:
+            score = (-row["eval/falls_per_episode"], row["eval/return_per_step"])
+            best = json.loads((run / "best" / "score.json").read_text()) if (run / "best" / "score.json").exists() else None
+            if best is None or tuple(score) > tuple(best["score"]):
+                policy.save_pretrained(run / "best")
+                (run / "best" / "score.json").write_text(json.dumps({"round": r, "score": list(score)}) + "\n")
         bar.update(1)
         bar.set_postfix_str(f"loss {loss:.4f} falls/ep {row.get('eval/falls_per_episode', float('nan')):.2f}")
         if (r + 1) % args.checkpoint_every == 0 or state["round"] >= total_rounds or spent >= budget:
@@ -439,41 +453,51 @@ def dagger(args: Args) -> Path:
 
 def _collect(policy: Any, kwargs: dict[str, Any], args: Args, seed: int, steps: int, beta: float,
              progress: bool, desc: str) -> tuple[np.ndarray, np.ndarray, list[dict[str, Any]]]:
-    """Roll out `steps` policy steps on fresh workers; each episode is driven by the teacher with
-    probability `beta`, else by the student. Every observation but a fallen one is recorded with the
-    teacher's label."""
+    """Roll out `steps` policy steps on fresh workers under DAgger's mixture policy: at every step the
+    teacher acts with probability `beta`, else the student. Observations are recorded with the teacher's label, except
+    those of the last `drop_before_fall_s` before a fall: there the teacher cannot recover either, and its
+    labels (inverse kinematics for a body already going down) are large and useless."""
     import torch
     from tqdm import tqdm
 
     rng = np.random.default_rng(seed)
     n = args.num_envs
     envs = vector_env(kwargs, seed, n, teacher=True)
-    obs_out, act_out = [], []
+    obs_out, act_out, keep = [], [], []
+    recent: list[list[int]] = [[] for _ in range(n)]  # indices into keep of each worker's episode
+    drop = round(args.drop_before_fall_s / 0.02)
     book = _Episodes(n)
     try:
         obs, info = envs.reset(seed=[seed * 100 + i for i in range(n)])
-        teacher_drives = rng.random(n) < beta
         record = np.ones(n, dtype=bool)
         bar = tqdm(total=steps, desc=desc, leave=False, disable=not progress, unit="step")
         for _ in range(0, steps, n):
-            label = np.asarray(info["teacher_action"], dtype=np.float32)
-            obs_out.append(obs[record])
-            act_out.append(label[record])
+            label = np.clip(np.asarray(info["teacher_action"], dtype=np.float32), -args.label_clip, args.label_clip)
+            for i in np.flatnonzero(record):
+                recent[i].append(len(keep))
+                keep.append(True)
+                obs_out.append(obs[i])
+                act_out.append(label[i])
             with torch.no_grad():
                 student = policy(torch.from_numpy(np.asarray(obs, dtype=np.float32))).numpy()
             noisy = label + rng.normal(0.0, args.action_noise, label.shape).astype(np.float32)
+            teacher_drives = rng.random(n) < beta
             action = np.where(teacher_drives[:, None], noisy, student)
             obs, reward, term, trunc, info = envs.step(action)
-            book.update(reward, term, trunc, info, teacher_drives)
+            book.update(reward, term, trunc, info, np.zeros(n, dtype=bool))
             # The observation a fall returns is not worth a label; the next one is a reset.
             record = ~term
+            for i in np.flatnonzero(term):
+                for j in recent[i][-drop:]:
+                    keep[j] = False
             for i in np.flatnonzero(book.done_prev):
-                teacher_drives[i] = rng.random() < beta
+                recent[i] = []
             bar.update(n)
         bar.close()
     finally:
         envs.close()
-    return np.concatenate(obs_out), np.concatenate(act_out), book.finished
+    k = np.asarray(keep)
+    return np.asarray(obs_out, dtype=np.float32)[k], np.asarray(act_out, dtype=np.float32)[k], book.finished
 
 
 def _evaluate(policy: Any, kwargs: dict[str, Any], args: Args, seed: int) -> list[dict[str, Any]]:
@@ -496,7 +520,8 @@ def _evaluate(policy: Any, kwargs: dict[str, Any], args: Args, seed: int) -> lis
 
 
 def _fit(policy: Any, opt: Any, X: np.ndarray, Y: np.ndarray, args: Args, seed: int) -> float:
-    """Mean-squared error on the teacher's actions; returns the last 100 steps' mean loss."""
+    """Huber loss on the teacher's actions (squared below `huber_delta`, so a rare wild label cannot
+    dominate the fit); returns the last 100 steps' mean loss."""
     import torch
 
     g = np.random.default_rng(seed)
@@ -506,7 +531,7 @@ def _fit(policy: Any, opt: Any, X: np.ndarray, Y: np.ndarray, args: Args, seed: 
     policy.train()
     for _ in range(steps):
         idx = torch.from_numpy(g.integers(0, len(X), min(args.batch_size, len(X))))
-        loss = torch.nn.functional.mse_loss(policy(Xt[idx]), Yt[idx])
+        loss = torch.nn.functional.huber_loss(policy(Xt[idx]), Yt[idx], delta=args.huber_delta)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -662,13 +687,16 @@ def ppo(args: Args) -> Path:
 
 # --- export -----------------------------------------------------------------------------------------------------
 def export(run: Path, out: Path) -> Path:
-    """Copy the run's last policy to `out` with its training curve and a model card."""
+    """Copy the run's policy to `out` with its training curve and a model card: the round that did best
+    in its student-only evaluation (`RUN_DIR/best`, fewest falls, then most return) if there is one, else
+    the last checkpoint's."""
     from policies.learned.walker_policy import WalkerPolicy
 
     ckpt = checkpoint_dir(run)
     if ckpt is None:
         raise ValueError(f"{run} holds no checkpoint to export")
-    policy = WalkerPolicy.from_pretrained(ckpt / "policy")
+    src = run / "best" if (run / "best" / "score.json").exists() else ckpt / "policy"
+    policy = WalkerPolicy.from_pretrained(src)
     policy.save_pretrained(out)
     if (run / "curve.jsonl").exists():
         shutil.copy(run / "curve.jsonl", out / "curve.jsonl")
