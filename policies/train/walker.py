@@ -428,6 +428,7 @@ def dagger(args: Args) -> Path:
         row = {"round": r, "beta": beta, "wall_s": round(spent, 1), "samples": int(len(X)), "loss": loss,
                **_stats(eps, "rollout"), **_stats(evals, "eval")}
         _log(run, writer, row, r)
+        policy.save_pretrained(run / "rounds" / f"round-{r:02d}")  # 0.3 MB each: any round can be benched
         if evals:
             score = (-row["eval/falls_per_episode"], row["eval/return_per_step"])
             best = json.loads((run / "best" / "score.json").read_text()) if (run / "best" / "score.json").exists() else None
