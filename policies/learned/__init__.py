@@ -51,6 +51,8 @@ def make_controller(spec: str) -> UnitreePolicyController | LearnedWalkerControl
         FileNotFoundError: no file at the path.
         UnitreePolicyError, WalkerPolicyError: the file or folder is not a fitting policy.
     """
+    if spec == "learned":
+        spec = f"learned:{DEFAULT_WALKER}"  # the shipped walker
     kind, sep, path = spec.partition(":")
     if kind not in CONTROLLER_KINDS:
         raise ValueError(f"unknown learned controller {kind!r} in {spec!r}; expected one of "

@@ -82,7 +82,7 @@ class Args:
     """Policy steps (all workers together) in round 0."""
     steps_per_round: int = 20000
     """Policy steps in each later round."""
-    beta_decay: float = 0.7
+    beta_decay: float = 0.9
     """In round r the teacher acts at each step with probability beta_decay ** r, the student otherwise
     (DAgger's mixture policy; per step, so the states stay near the teacher's and its labels consistent:
     with whole student-driven episodes the teacher's internal plan, which the student cannot see, drifted
@@ -132,7 +132,7 @@ class Args:
     """PPO: updates that train only the critic before the actor moves."""
     checkpoint_every: int = 1
     """Rounds (DAgger) or updates (PPO) between checkpoints."""
-    eval_episodes: int = 4
+    eval_episodes: int = 6
     """Student-only episodes (20 s) at the end of each DAgger round, for the curve; 0 skips them."""
     seed: int = 0
     """Seed of the workers, the commands and the initial weights."""
@@ -703,7 +703,11 @@ def export(run: Path, out: Path) -> Path:
         shutil.copy(run / "curve.jsonl", out / "curve.jsonl")
     from policies.train.walker_card import write_card
 
-    write_card(out)
+    note = None
+    if src.name == "best":
+        r = json.loads((src / "score.json").read_text())["round"]
+        note = f"Exported: round {r}, the best of the run's student-only evaluations."
+    write_card(out, note=note)
     return out
 
 

@@ -23,7 +23,8 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
-def write_card(folder: Path, bench: dict[str, Any] | None = None) -> Path:
+def write_card(folder: Path, bench: dict[str, Any] | None = None, note: str | None = None) -> Path:
+    """Write FOLDER/README.md; `note` (kept as FOLDER/card_note.md) says which round ships and why."""
     folder = Path(folder)
     cfg = json.loads((folder / "config.json").read_text())
     rows = [json.loads(line) for line in (folder / "curve.jsonl").read_text().splitlines()] \
@@ -32,6 +33,10 @@ def write_card(folder: Path, bench: dict[str, Any] | None = None) -> Path:
         bench = json.loads((folder / "bench.json").read_text())
     elif bench is not None:
         (folder / "bench.json").write_text(json.dumps(bench, indent=2) + "\n")
+    if note is not None:
+        (folder / "card_note.md").write_text(note.strip() + "\n")
+    elif (folder / "card_note.md").exists():
+        note = (folder / "card_note.md").read_text()
     n_params = None
     try:
         from safetensors import safe_open
@@ -55,6 +60,7 @@ def write_card(folder: Path, bench: dict[str, Any] | None = None) -> Path:
         "- Observation: Unitree's G1 layout (angular velocity, gravity, command, leg joint positions and "
         "velocities, last action, gait phase)"
         + (", plus the pelvis's linear velocity in its own frame (x 2)" if cfg["obs_dim"] == 50 else "")
+        + (f"; the network ignores {', '.join(cfg['ignore_terms'])} (zeroed)" if cfg.get("ignore_terms") else "")
         + f"; the gait clock's period is {cfg['gait_period']:.2f} s; the command is ramped at "
           f"{cfg['max_accel']} m/s^2 before the policy sees it.",
         f"- Action: leg PD target = default pose + {cfg['action_scale']} x action, on the gains it was "
@@ -64,11 +70,15 @@ def write_card(folder: Path, bench: dict[str, Any] | None = None) -> Path:
         "",
         "## Training",
         f"Made by `{cfg.get('trained_by') or 'humanoid train walker'}` (policies/train/walker.py): the "
-        "model-based DCM walker, retuned to run at 50 Hz, drives Walk-v0 with random commands (held 2-5 s) "
-        "and pushes in round 0; in each later round the student drives a growing share of the episodes "
-        "while the walker labels every state it visits (DAgger), and the student is refit on all the data.",
+        "model-based DCM walker, retuned to run at 50 Hz, drives Walk-v0 with random commands (held 2-5 s), "
+        "small action noise and pushes in round 0 (behaviour cloning); in round r the student acts at each "
+        "step with probability 1 - beta^r while the walker labels every state (DAgger's mixture policy), "
+        "and the student is refit on all the data so far (Huber loss). The round with the fewest falls in "
+        "its student-only evaluation (then the most return) is exported.",
         "",
     ]
+    if note:
+        lines += [note.strip(), ""]
     if rows:
         lines += ["Training curve (wall-clock seconds on 2 shared CPU cores; `eval` columns are student-only "
                   "20 s episodes after the round; errors are per-step absolute errors, not stride-averaged):", "",
