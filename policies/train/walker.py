@@ -128,10 +128,18 @@ class Args:
     """PPO: GAE lambda."""
     clip: float = 0.2
     """PPO: ratio clip."""
+    ppo_log_std: float = -3.5
+    """PPO: log standard deviation of the exploration noise at the start (action units; -3.5 is 0.03, or
+    0.008 rad: at the distilled walker's stiff gains the policy's own -1.5 fell in 3 of 3 episodes)."""
+    ppo_segment: int = 8
+    """PPO: updates that share their workers (8 x 256 steps is 41 s, two 20 s episodes per worker);
+    workers restart, seeded, at each segment, and PPO checkpoints fall on segment ends."""
+    target_kl: float = 0.02
+    """PPO: an update stops its passes once the approximate KL divergence passes 1.5x this."""
     critic_warmup: int = 10
     """PPO: updates that train only the critic before the actor moves."""
     checkpoint_every: int = 1
-    """Rounds (DAgger) or updates (PPO) between checkpoints."""
+    """Rounds (DAgger) or segments (PPO) between checkpoints."""
     eval_episodes: int = 6
     """Student-only episodes (20 s) at the end of each DAgger round, for the curve; 0 skips them."""
     seed: int = 0
@@ -559,6 +567,8 @@ def ppo(args: Args) -> Path:
     else:
         actor = WalkerPolicy.from_pretrained(args.init) if args.init else new_policy(args, "")
         state = {"update": 0, "seconds": 0.0, "steps": 0}
+        with torch.no_grad():
+            actor.log_std.fill_(args.ppo_log_std)
         done = actor.config.trained_by
         actor.config.trained_by = f"{done}; then humanoid train walker --method ppo" if done else \
             "humanoid train walker --method ppo"
@@ -580,13 +590,20 @@ def ppo(args: Args) -> Path:
     bar = tqdm(total=args.ppo_updates, initial=u, desc="ppo", unit="update", disable=not args.progress)
     envs = None
     try:
-        while u < args.ppo_updates and spent < budget:
+        seg = max(1, args.ppo_segment)
+        # The budget is checked at segment ends only, so a run stops where a resumed one starts.
+        while u < args.ppo_updates and (spent < budget or u % seg != 0):
             t0 = time.time()
-            # Fresh, seeded workers every update: a resumed run makes the same rollouts.
-            envs = vector_env(kwargs, args.seed * 7919 + 100_000 + u, n, teacher=False)
-            obs, _ = envs.reset(seed=[(args.seed * 7919 + u) * 100 + i for i in range(n)])
+            if envs is None or u % seg == 0:
+                # Fresh workers seeded by the segment's index: a resumed run makes the same rollouts.
+                if envs is not None:
+                    envs.close()
+                k = u // seg
+                envs = vector_env(kwargs, args.seed * 7919 + 100_000 + k, n, teacher=False)
+                obs, _ = envs.reset(seed=[(args.seed * 7919 + k) * 100 + i for i in range(n)])
+                book = _Episodes(n)
+            book.finished = []
             gen = torch.Generator().manual_seed(args.seed * 104729 + u)
-            book = _Episodes(n)
             O = np.zeros((H, n, obs_dim), np.float32)
             A = np.zeros((H, n, actor.config.act_dim), np.float32)
             LP, R, D, V, T = (np.zeros((H, n), np.float32) for _ in range(5))
@@ -613,8 +630,6 @@ def ppo(args: Args) -> Path:
                                     / actor.obs_std).squeeze(-1).numpy()
                     R[t] += np.where(trunc & ~term & ~mask, args.gamma * vb, 0.0)
                 last_obs = obs
-            envs.close()
-            envs = None
             with torch.no_grad():
                 v_last = critic((torch.from_numpy(np.asarray(last_obs, dtype=np.float32)) - actor.obs_mean)
                                 / actor.obs_std).squeeze(-1).numpy()
@@ -640,6 +655,8 @@ def ppo(args: Args) -> Path:
             mb = max(1, m // args.ppo_minibatches)
             kl = 0.0
             for _ in range(args.ppo_epochs):
+                if kl > 1.5 * args.target_kl:
+                    break  # the policy moved as far as one batch justifies (early stop on KL)
                 perm = torch.randperm(m, generator=gen)
                 for s in range(0, m, mb):
                     idx = perm[s:s + mb]
@@ -654,6 +671,8 @@ def ppo(args: Args) -> Path:
                         pg = -torch.min(ratio * a_, ratio.clamp(1 - args.clip, 1 + args.clip) * a_).mean()
                         loss = loss + pg
                         kl = float((blp[idx] - lp).mean().detach())
+                        if kl > 1.5 * args.target_kl:
+                            break
                     opt.zero_grad(set_to_none=True)
                     loss.backward()
                     nn.utils.clip_grad_norm_([p for _, p in named], 1.0)
@@ -667,7 +686,7 @@ def ppo(args: Args) -> Path:
                    "mean_reward": float(R.reshape(-1)[keep].mean()), **_stats(book.finished, "rollout")}
             _log(run, writer, row, u)
             bar.update(1)
-            if u % args.checkpoint_every == 0 or u >= args.ppo_updates or spent >= budget:
+            if (u % seg == 0 and (u // seg) % args.checkpoint_every == 0) or u >= args.ppo_updates:
                 def write(folder: Path, state: dict = state) -> None:
                     actor.save_pretrained(folder / "policy")
                     save_file({k: v.detach().contiguous().clone() for k, v in critic.state_dict().items()},
