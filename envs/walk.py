@@ -155,6 +155,10 @@ class WalkEnv(FollowCameraRender, gym.Env[np.ndarray, np.ndarray]):
       legged_gym's scale; noise 0.1 m/s) as observation 47-49, the term legged_gym gives only its critic.
       A deployment needs a state estimator for it (the SDK's odometry provides one in simulation).
     - `reset_joint_scale` ((0.5, 1.5)): the range the default leg pose is scaled by at reset.
+    - `friction_range` (None; Unitree trains with (0.1, 1.25)): the sole-ground friction coefficient is
+      drawn from it at each reset (`self.friction`); default 0.9.
+    - `added_mass_range` (None; Unitree's (-1, 3) kg): a mass drawn at each reset is added to the pelvis
+      (`self.added_mass`).
     - `max_command_accel` (None): when set (m/s^2, rad/s^2), the command the policy sees and is rewarded
       on ramps from zero at reset toward the sampled one at this rate, as the LocoClient's walkers ramp
       theirs; `command_target` holds the sampled command.
@@ -177,7 +181,8 @@ class WalkEnv(FollowCameraRender, gym.Env[np.ndarray, np.ndarray]):
                  max_push_vel: float = 1.5, upper_body_pose: str = "zero", leg_kp: Any = None, leg_kd: Any = None,
                  gait_period: float = 0.8, base_velocity_obs: bool = False,
                  reset_joint_scale: tuple[float, float] = (0.5, 1.5), max_command_accel: float | None = None,
-                 ) -> None:
+                 friction_range: tuple[float, float] | None = None,
+                 added_mass_range: tuple[float, float] | None = None) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode {render_mode!r} is not one of {self.metadata['render_modes']}")
         unknown = set(reward_scales or {}) - set(REWARD_SCALES)
@@ -206,6 +211,18 @@ class WalkEnv(FollowCameraRender, gym.Env[np.ndarray, np.ndarray]):
         if max_command_accel is not None and not max_command_accel > 0.0:
             raise ValueError(f"max_command_accel must be positive or None, got {max_command_accel}")
         self.max_command_accel = max_command_accel
+        for name, rng_ in (("friction_range", friction_range), ("added_mass_range", added_mass_range)):
+            if rng_ is not None and not (len(rng_) == 2 and float(rng_[0]) <= float(rng_[1])):
+                raise ValueError(f"{name} must be (low, high) with low <= high, got {rng_}")
+        if friction_range is not None and float(friction_range[0]) <= 0.0:
+            raise ValueError(f"friction_range must be positive, got {friction_range}")
+        self.friction_range = None if friction_range is None else (float(friction_range[0]), float(friction_range[1]))
+        self.added_mass_range = None if added_mass_range is None else \
+            (float(added_mass_range[0]), float(added_mass_range[1]))
+        self.friction = WorldConfig().ground_friction * WorldConfig().foot_friction
+        """The sole-ground friction coefficient of this episode."""
+        self.added_mass = 0.0
+        """Kilograms added to the pelvis this episode."""
         self._noise = np.concatenate([_NOISE, np.full(3, 0.1 * LIN_VEL_SCALE, np.float32)])[:self.num_obs]
         self.dt = DECIMATION * WorldConfig().dt
         self.resample_steps = max(1, round(resampling_time / self.dt))
@@ -252,6 +269,7 @@ class WalkEnv(FollowCameraRender, gym.Env[np.ndarray, np.ndarray]):
         r = self.world.robot
         self._feet = [r.link_index["left_ankle_roll_link"], r.link_index["right_ankle_roll_link"]]
         self._mass = r.total_mass()
+        self._pelvis_mass = pb.getDynamicsInfo(r.id, -1, physicsClientId=self.world.client)[0]
         self._saved = pb.saveState(physicsClientId=self.world.client)
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None,
@@ -262,6 +280,7 @@ class WalkEnv(FollowCameraRender, gym.Env[np.ndarray, np.ndarray]):
         world, rng = self.world, self.np_random
         assert world is not None and self._bridge is not None
         pb.restoreState(self._saved, physicsClientId=world.client)
+        self._randomize_dynamics()
         q = C.DEFAULT_Q.copy()
         q[_LEGS] *= rng.uniform(*self.reset_joint_scale, NUM_ACTIONS)
         world.robot.set_pose(q)  # resets joint states, zero velocities; the base stays at its spawn pose
@@ -278,6 +297,23 @@ class WalkEnv(FollowCameraRender, gym.Env[np.ndarray, np.ndarray]):
         self.commands[:] = 0.0 if self.max_command_accel is not None else self.command_target
         self._start_camera(world)
         return self._observation(), {"command": self.commands.copy()}
+
+    def _randomize_dynamics(self) -> None:
+        """legged_gym's domain randomisation, when asked for: the friction coefficient between soles and
+        ground (PyBullet multiplies the two bodies' coefficients, so the ground's is set to give it) and
+        a mass added to the pelvis. Nothing is drawn when the options are off, so seeded runs stay as
+        they were."""
+        world, rng = self.world, self.np_random
+        assert world is not None
+        c = world.client
+        if self.friction_range is not None:
+            self.friction = float(rng.uniform(*self.friction_range))
+            pb.changeDynamics(world.ground, -1, lateralFriction=self.friction / world.cfg.foot_friction,
+                              physicsClientId=c)
+        if self.added_mass_range is not None:
+            self.added_mass = float(rng.uniform(*self.added_mass_range))
+            pb.changeDynamics(world.robot.id, -1, mass=self._pelvis_mass + self.added_mass, physicsClientId=c)
+            self._mass = world.robot.total_mass()
 
     def _resample_commands(self) -> None:
         rng, r = self.np_random, self.command_ranges

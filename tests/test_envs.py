@@ -142,6 +142,28 @@ def test_walk_action_is_a_leg_offset_around_the_default_pose() -> None:
         env.close()
 
 
+def test_walk_domain_randomisation_draws_friction_and_mass_per_reset() -> None:
+    import pybullet as pb
+
+    env = WalkEnv(friction_range=(0.2, 1.2), added_mass_range=(-1.0, 3.0), obs_noise=False)
+    try:
+        seen = set()
+        for seed in (0, 1, 0):
+            env.reset(seed=seed)
+            w = env.world
+            ground_mu = pb.getDynamicsInfo(w.ground, -1, physicsClientId=w.client)[1]
+            # PyBullet multiplies the two coefficients: the ground's is set so the product is the draw.
+            assert ground_mu * w.cfg.foot_friction == pytest.approx(env.friction)
+            assert 0.2 <= env.friction <= 1.2 and -1.0 <= env.added_mass <= 3.0
+            assert w.robot.total_mass() == pytest.approx(32.11 + env.added_mass, abs=0.05)
+            seen.add((seed, round(env.friction, 9), round(env.added_mass, 9)))
+        assert len(seen) == 2  # seed 0 twice gives the same draw, seed 1 another
+    finally:
+        env.close()
+    with pytest.raises(ValueError, match="friction_range"):
+        WalkEnv(friction_range=(1.0, 0.5))
+
+
 def test_walk_async_vector_env_steps_both_workers() -> None:
     vec = gym.vector.AsyncVectorEnv([lambda: gym.make(envs.WALK_ID)] * 2)
     try:
