@@ -1,0 +1,50 @@
+"""The planner's dense auxiliary targets (policies/train/planner_aux.py): labels worked out by hand on a
+small mask, classes that agree with the rendered data, and the soft point label."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from policies.planner.grounding import mask_point
+from policies.train.planner_aux import BACKGROUND, N_CLASSES, dense_labels, point_label, scene_classes
+
+
+def test_dense_labels_by_hand() -> None:
+    # A 40 x 80 frame on a 4 x 8 patch grid: patches of 10 x 10 pixels, merged tokens of 20 x 20 (2 x 4 of them).
+    m = np.full((1, 40, 80), -1, dtype=np.int8)
+    m[0, 0:10, 0:20] = 0  # object 0 covers patches (0, 0) and (0, 1): both in token 0
+    m[0, 30:40, 70:72] = 1  # object 1: 20 pixels in patch (3, 7), token 7
+    m[0, 30:31, 60:65] = 2  # object 2: 5 pixels, under MIN_PATCH_PIXELS: covers nothing
+    lab = dense_labels(m, [[5, 9, 11]], (4, 8), merge=2)
+    assert lab["patch"].shape == (1, 32) and lab["present"].shape == (1, 8, N_CLASSES) and lab["point"].shape == (1, 8, 2)
+    # Qwen's patch order: merged token (row, column), then the 2 x 2 patches inside it.
+    patch = lab["patch"][0]
+    assert patch[0] == 5 and patch[1] == 5 and patch[2] == BACKGROUND and patch[3] == BACKGROUND
+    assert patch[7 * 4 + 3] == 9  # token 7's bottom-right patch
+    assert (np.delete(patch, [0, 1, 31]) == BACKGROUND).all()
+    present = lab["present"][0]
+    assert present[0].nonzero()[0].tolist() == [5] and present[7].nonzero()[0].tolist() == [9]
+    assert present[[1, 2, 3, 4, 5, 6]].sum() == 0  # object 2 is too small to count anywhere
+    x, y = mask_point(m[0] == 0)
+    assert np.allclose(lab["point"][0, 0], [x / 1000, y / 1000])
+    assert np.isnan(lab["point"][0, 1]).all()
+
+
+def test_scene_classes_match_the_rendered_split() -> None:
+    from policies.train.planner import _classes_agree
+    from policies.train.planner_data import make_split
+
+    rgb, masks, samples = make_split("train", 3, 8, 0)
+    classes = scene_classes([0, 1, 2])
+    assert _classes_agree(classes, masks, [s.to_dict() for s in samples])
+    assert not _classes_agree(scene_classes([1, 2, 3]), masks, [s.to_dict() for s in samples])
+
+
+def test_point_label_puts_half_the_mass_on_each_axis() -> None:
+    torch = pytest.importorskip("torch")
+    xs, ys = list(range(10, 111)), list(range(200, 301))  # 101 token ids per axis
+    q = point_label(xs, ys, 400, 10, 1.0)(torch.tensor([[0.35, 0.18]]))
+    assert torch.allclose(q.sum(), torch.tensor(1.0))
+    assert torch.allclose(q[0, xs].sum(), torch.tensor(0.5)) and torch.allclose(q[0, ys].sum(), torch.tensor(0.5))
+    assert int(q[0, xs].argmax()) == 35 and int(q[0, ys].argmax()) == 18
