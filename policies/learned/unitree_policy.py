@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from robot.control.base import LocoCommand, Odometry
+from robot.control.base import LocoCommand, Odometry, blend_upper_body
 # The observation lives in robot/ so that envs/ (which may not import policies/) builds the same one; the
 # names stay importable from here.
 from robot.control.observation import NUM_ACTIONS, NUM_OBS, OBS_SLICES, build_observation, gravity_orientation
@@ -181,9 +181,5 @@ class UnitreePolicyController:
             self.action = out.numpy().reshape(NUM_ACTIONS).astype(np.float32)
             self._cmd.q[C.LEG_SLOTS] = self._default + cfg.action_scale * self.action
         self._calls += 1
-        w = float(np.clip(command.arm_weight, 0.0, 1.0))
-        if w > 0.0 or self._blended:
-            upper = C.UPPER_BODY_SLOTS
-            self._cmd.q[upper] = (1.0 - w) * self._upper_q + w * np.asarray(command.arm_q)[upper]
-            self._blended = w > 0.0
+        self._blended = blend_upper_body(self._cmd.q, self._upper_q, command, self._blended)
         return self._cmd

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from robot.control.base import LocoCommand, Odometry
+from robot.control.base import LocoCommand, Odometry, blend_upper_body
 from robot.control.observation import (
     LIN_VEL_SCALE,
     NUM_ACTIONS,
@@ -324,11 +324,7 @@ class LearnedWalkerController:
             self._cmd.q[C.LEG_SLOTS] = self._default + cfg.action_scale * self.action
             self._policy_steps += 1
         self._calls += 1
-        w = float(np.clip(command.arm_weight, 0.0, 1.0))
-        if w > 0.0 or self._blended:
-            upper = C.UPPER_BODY_SLOTS
-            self._cmd.q[upper] = (1.0 - w) * self._upper_q + w * np.asarray(command.arm_q)[upper]
-            self._blended = w > 0.0
+        self._blended = blend_upper_body(self._cmd.q, self._upper_q, command, self._blended)
         return self._cmd
 
 

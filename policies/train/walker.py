@@ -333,8 +333,7 @@ class _Episodes:
         self.done_prev = np.zeros(n, dtype=bool)
         self.finished: list[dict[str, Any]] = []
 
-    def update(self, reward: np.ndarray, term: np.ndarray, trunc: np.ndarray, info: dict[str, Any],
-               tag: np.ndarray) -> None:
+    def update(self, reward: np.ndarray, term: np.ndarray, trunc: np.ndarray, info: dict[str, Any]) -> None:
         live = ~self.done_prev  # a step right after an episode's end only resets that worker
         self.ret[live] += reward[live]
         self.len[live] += 1
@@ -345,8 +344,7 @@ class _Episodes:
         done = (term | trunc) & live
         for i in np.flatnonzero(done):
             e = np.mean(self.err[i], axis=0) if self.err[i] else np.full(3, np.nan)
-            self.finished.append({"fell": bool(term[i]), "ret": float(self.ret[i]), "len": int(self.len[i]),
-                                  "tag": bool(tag[i]), "err": e})
+            self.finished.append({"fell": bool(term[i]), "ret": float(self.ret[i]), "len": int(self.len[i]), "err": e})
             self.ret[i], self.len[i], self.err[i] = 0.0, 0, []
         self.done_prev = done
 
@@ -496,7 +494,7 @@ def _collect(policy: Any, kwargs: dict[str, Any], args: Args, seed: int, steps: 
             teacher_drives = rng.random(n) < beta
             action = np.where(teacher_drives[:, None], noisy, student)
             obs, reward, term, trunc, info = envs.step(action)
-            book.update(reward, term, trunc, info, np.zeros(n, dtype=bool))
+            book.update(reward, term, trunc, info)
             # The observation a fall returns is not worth a label; the next one is a reset.
             record = ~term
             for i in np.flatnonzero(term):
@@ -525,7 +523,7 @@ def _evaluate(policy: Any, kwargs: dict[str, Any], args: Args, seed: int) -> lis
             with torch.no_grad():
                 action = policy(torch.from_numpy(np.asarray(obs, dtype=np.float32))).numpy()
             obs, reward, term, trunc, info = envs.step(action)
-            book.update(reward, term, trunc, info, np.zeros(n, dtype=bool))
+            book.update(reward, term, trunc, info)
     finally:
         envs.close()
     return book.finished[:args.eval_episodes]
@@ -623,7 +621,7 @@ def ppo(args: Args) -> Path:
                 O[t], A[t], LP[t], V[t] = o.numpy(), a.numpy(), lp.numpy(), v.numpy()
                 mask = book.done_prev.copy()  # this step only resets these workers: no sample
                 obs, reward, term, trunc, info = envs.step(a.numpy())
-                book.update(reward, term, trunc, info, np.zeros(n, dtype=bool))
+                book.update(reward, term, trunc, info)
                 R[t] = np.where(mask, 0.0, reward)
                 D[t] = (term | trunc) & ~mask
                 T[t] = ~mask

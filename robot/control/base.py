@@ -52,6 +52,17 @@ class LocoCommand:
     """arm_sdk blend weight: 0 = the controller's own arm pose, 1 = `arm_q`."""
 
 
+def blend_upper_body(q: np.ndarray, own: np.ndarray, command: LocoCommand, blended: bool) -> bool:
+    """arm_sdk's blend for a controller that holds the waist and arms at `own` (their targets in
+    UPPER_BODY_SLOTS order): writes `(1 - w) own + w command.arm_q` into `q` while the weight w is on, and
+    once more when it drops to 0. Returns whether it is on, to pass back as `blended` next tick."""
+    w = float(np.clip(command.arm_weight, 0.0, 1.0))
+    if w > 0.0 or blended:
+        upper = C.UPPER_BODY_SLOTS
+        q[upper] = (1.0 - w) * own + w * np.asarray(command.arm_q)[upper]
+    return w > 0.0
+
+
 @runtime_checkable
 class Controller(Protocol):
     """System 1: LowState + odometry + command -> LowCmd, once per 2 ms physics step."""
