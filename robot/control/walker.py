@@ -65,9 +65,9 @@ class WalkerConfig:
     min_width: float = 0.16
     """Narrowest the feet may be placed (sole centres), m, so the legs never cross."""
     max_step_yaw: float = 0.45
-    tau_position: float = 0.5
+    tau_position: float = 0.25
     """Time constant pulling the reference CoM position toward the measured one, s."""
-    tau_velocity: float = 0.5
+    tau_velocity: float = 0.25
     """Time constant pulling the reference CoM velocity toward the measured one, s."""
     start_dcm_margin: float = 0.0
     """Standing: start stepping when the DCM comes this close to the edge of the support polygon (or
@@ -339,7 +339,9 @@ class Walker:
         stance = self.feet[self.stance]
         T_rest = ss + ds
         if self.t_phase < 0.0:
-            first = self.steps_taken == 0 and self.shift_time > 0.0
+            # The weight shift of a start from standing (the first start or any later one); it
+            # ends at the first touchdown.
+            first = self.shift_time > 0.0
             # During the first weight shift the DCM is still between the feet by design: aim the step
             # by the plan, not by a prediction from there.
             self._update_target(command, xi_ref, remaining=ss, nominal=first)
@@ -371,6 +373,7 @@ class Walker:
         self.feet[swing] = self._measure_foot(swing)
         self._track_velocity(command)
         self.steps_taken += 1
+        self.shift_time = 0.0
         self.stance = swing
         self.t_phase = -ds
         if not moving and not command.walking:
