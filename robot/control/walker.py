@@ -81,7 +81,7 @@ class WalkerConfig:
     max_accel: float = 1.0
     """Commanded velocity ramps at most this fast, m/s^2 (and rad/s^2 for yaw): a sudden reversal
     from walking forward to backward is a fall otherwise."""
-    stop_snap: float = 0.03
+    stop_snap: float = 0.05
     """When stopping, a capture foothold this close to the side-by-side one is replaced by it, m."""
     velocity_gain: float = 0.3
     """Integral gain of the velocity loop, per step."""
