@@ -108,6 +108,42 @@ def test_controller_runs_the_network_at_50hz_with_the_trained_gains():
         world.close()
 
 
+def test_velocity_loop_trims_the_command_the_policy_sees():
+    """Odometry that stands still under a forward command: once a gait period the trim grows by
+    velocity_gain x the error, up to its limit, and the policy sees command + trim."""
+    from robot.control.base import Odometry
+
+    with pytest.raises(WalkerPolicyError, match="velocity_gain"):
+        WalkerPolicyConfig(velocity_gain=2.0)
+    with pytest.raises(WalkerPolicyError, match="max_velocity_trim"):
+        WalkerPolicyConfig(max_velocity_trim=[0.1, -0.1, 0.0])
+    p = _policy(velocity_gain=0.2, max_velocity_trim=[0.1, 0.0, 0.0], gait_period=0.2)
+    ctl = LearnedWalkerController(p)
+    world = World(WorldConfig(seed=0))
+    try:
+        from robot.sdk.bridge import LowLevelBridge
+
+        state = LowLevelBridge(world).read()
+        still = Odometry()
+        ctl.reset(state, still)
+        cmd = LocoCommand(vx=0.3)
+        trims = []
+        for _ in range(10 * 40):  # 40 policy steps, 4 gait periods of 10 steps
+            ctl.step(state, still, cmd)
+            trims.append(ctl.trim.copy())
+        first = next(i for i, t in enumerate(trims) if t[0] != 0.0)
+        assert first == 10 * 10  # after the first full gait period
+        # The mean ramped command over that period (0.02 a step from 0) times the gain.
+        assert trims[first][0] == pytest.approx(0.2 * np.mean([0.02 * k for k in range(1, 11)]))
+        assert trims[-1][0] == pytest.approx(0.1) and trims[-1][1] == 0.0 and trims[-1][2] == 0.0
+        from robot.control.observation import OBS_SLICES
+
+        seen = ctl.obs[OBS_SLICES["command"]][0] / ctl.obs_cfg.cmd_scale[0]
+        assert seen == pytest.approx(0.3 + 0.1, abs=1e-6)  # the policy sees the trimmed command
+    finally:
+        world.close()
+
+
 def test_learned_controller_drops_to_damp_on_a_fall():
     # An untrained network cannot walk: the robot falls, and the same detector as the walker's damps it.
     robot = SimRobot(World(WorldConfig(seed=3)), controller=LearnedWalkerController(_policy(seed=1)))

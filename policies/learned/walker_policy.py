@@ -77,6 +77,14 @@ class WalkerPolicyConfig:
     normalisation. A student distilled from a teacher ignores `last_action`: the teacher's actions are
     smooth, so a student that sees its last action learns to copy it, and copies its own errors once it
     drives (the copycat problem of behaviour cloning)."""
+    velocity_gain: float = 0.0
+    """Deployment only: integral gain of a velocity loop around the policy, per gait period. Once a
+    gait period the controller compares the pelvis's stride velocity (odometry) with the command over
+    the same time and trims the command the policy sees by `velocity_gain` x the error, as the
+    model-based walker trims its plan; 0 turns it off. A distilled policy cannot see its teacher's own
+    velocity loop (the teacher's integrator is hidden state), so it drifts where the teacher was trimmed."""
+    max_velocity_trim: list[float] = field(default_factory=lambda: [0.2, 0.15, 0.3])
+    """Largest trim of (vx, vy, yaw rate), m/s and rad/s."""
     trained_by: str = ""
     """A line on how the weights were made (filled in by the trainer)."""
 
@@ -99,6 +107,11 @@ class WalkerPolicyConfig:
             raise WalkerPolicyError(f"ignore_terms {sorted(unknown)} are not observation terms ({', '.join(OBS_SLICES)})")
         if self.decimation < 1 or self.gait_period <= 0 or self.action_scale <= 0:
             raise WalkerPolicyError("decimation, gait_period and action_scale must be positive")
+        trim = self.max_velocity_trim
+        if not (math.isfinite(self.velocity_gain) and 0.0 <= self.velocity_gain <= 1.0) or len(trim) != 3 \
+                or not all(math.isfinite(x) and x >= 0 for x in trim):
+            raise WalkerPolicyError(f"velocity_gain must be in [0, 1] and max_velocity_trim three non-negative "
+                                    f"limits, got {self.velocity_gain} and {trim}")
 
     @property
     def base_velocity_obs(self) -> bool:
@@ -284,6 +297,10 @@ class LearnedWalkerController:
         self.action = np.zeros(NUM_ACTIONS, dtype=np.float32)
         self.obs = np.zeros(cfg.obs_dim, dtype=np.float32)
         self.ramped = np.zeros(3)
+        self.trim = np.zeros(3)
+        """The velocity loop's present trim of the command (zero unless `velocity_gain` > 0)."""
+        self._period = max(1, round(cfg.gait_period / (cfg.decimation * TICK)))
+        self._window: list[tuple[float, float, float, np.ndarray]] = []
         self._calls = 0
         self._policy_steps = 0
         self._blended = False
@@ -292,6 +309,8 @@ class LearnedWalkerController:
         """New episode: zero last action and ramped command, the gait clock back to 0."""
         self.action[:] = 0.0
         self.ramped[:] = 0.0
+        self.trim[:] = 0.0
+        self._window = []
         self._cmd.q[C.LEG_SLOTS] = self._default
         self._calls = 0
         self._policy_steps = 0
@@ -305,11 +324,31 @@ class LearnedWalkerController:
             for i in range(3):
                 self.ramped[i] += min(step, max(-step, target[i] - self.ramped[i]))
         t = self._policy_steps * cfg.decimation * TICK
-        obs = build_observation(state, self.ramped, self.action, t, self.obs_cfg)
+        if cfg.velocity_gain > 0.0:
+            self._track_velocity(odom)
+        obs = build_observation(state, self.ramped + self.trim, self.action, t, self.obs_cfg)
         if cfg.base_velocity_obs:
             v = body_velocity(state.imu_state.quaternion, odom.velocity) * LIN_VEL_SCALE
             obs = np.concatenate([obs, v.astype(np.float32)])
         return obs
+
+    def _track_velocity(self, odom: Odometry) -> None:
+        """Integral velocity loop, once a gait period (two steps, which average out the sway): the trim
+        moves by `velocity_gain` x (command - measured stride velocity in the mid-heading frame)."""
+        self._window.append((float(odom.position[0]), float(odom.position[1]), float(odom.yaw), self.ramped.copy()))
+        if len(self._window) <= self._period:
+            return
+        (x0, y0, yaw0, _), (x1, y1, yaw1, _) = self._window[0], self._window[-1]
+        wanted = np.mean([w[3] for w in self._window[1:]], axis=0)
+        self._window = self._window[-1:]
+        dt = self._period * self.cfg.decimation * TICK
+        dyaw = math.atan2(math.sin(yaw1 - yaw0), math.cos(yaw1 - yaw0))
+        mid = yaw0 + 0.5 * dyaw
+        c, s = math.cos(mid), math.sin(mid)
+        dx, dy = x1 - x0, y1 - y0
+        measured = np.array([c * dx + s * dy, -s * dx + c * dy, dyaw]) / dt
+        cap = np.asarray(self.cfg.max_velocity_trim)
+        self.trim = np.clip(self.trim + self.cfg.velocity_gain * (wanted - measured), -cap, cap)
 
     def step(self, state: LowState, odom: Odometry, command: LocoCommand) -> LowCmd:
         """The LowCmd for the next 2 ms; a new action every `decimation` calls."""

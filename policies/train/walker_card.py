@@ -67,6 +67,14 @@ def write_card(folder: Path, bench: dict[str, Any] | None = None, note: str | No
         f"trained with: kp {cfg['leg_kp'][:6]}, kd {cfg['leg_kd'][:6]} (per leg: hip pitch, roll, yaw, knee, "
         "ankle pitch, roll). Waist and arms are held at the standing pose.",
         "- It always steps, as Unitree's learned walkers do: standing still is stepping in place.",
+    ]
+    if cfg.get("velocity_gain"):
+        lines.append(
+            f"- Deployed with a velocity loop around the network: once a gait period the controller trims the "
+            f"command the network sees by {cfg['velocity_gain']} x (command - measured stride velocity), "
+            f"at most {cfg['max_velocity_trim']} (vx, vy, yaw rate), as the model-based walker trims its plan "
+            "(the distilled network cannot see its teacher's own velocity loop). Training did not use it.")
+    lines += [
         "",
         "## Training",
         f"Made by `{cfg.get('trained_by') or 'humanoid train walker'}` (policies/train/walker.py): the "
