@@ -69,6 +69,11 @@ class WalkerConfig:
     """Time constant pulling the reference CoM position toward the measured one, s."""
     tau_velocity: float = 0.25
     """Time constant pulling the reference CoM velocity toward the measured one, s."""
+    tau_slow: float = 0.5
+    """Both time constants when the command is slow: they go from this at `tau_speeds` to
+    `tau_position` / `tau_velocity` at twice those speeds (whichever of walking and turning is further)."""
+    tau_speeds: tuple[float, float] = (0.1, 0.3)
+    """Walking speed (m/s) and yaw rate (rad/s) where the time constants start to shorten."""
     start_dcm_margin: float = 0.0
     """Standing: start stepping when the DCM comes this close to the edge of the support polygon (or
     passes it), m; inside it the standing DCM regulation recovers by itself."""
@@ -224,8 +229,11 @@ class Walker:
         # Reference CoM: while stepping it is pulled toward the measured state, so a push becomes part
         # of the plan and the next footholds catch it; standing, it is the plan alone.
         if self.stepping:
-            self.x_ref += (com[:2] - self.x_ref) * (dt / c.tau_position)
-            self.v_ref += (vel - self.v_ref) * (dt / c.tau_velocity)
+            r = self._ramped
+            v0, w0 = c.tau_speeds
+            f = min(1.0, max(0.0, math.hypot(r.vx, r.vy) / v0 - 1.0, abs(r.vyaw) / w0 - 1.0))
+            self.x_ref += (com[:2] - self.x_ref) * (dt / (c.tau_slow + f * (c.tau_position - c.tau_slow)))
+            self.v_ref += (vel - self.v_ref) * (dt / (c.tau_slow + f * (c.tau_velocity - c.tau_slow)))
         # Settle to the walking height gently (from spawn or a stand-up) instead of dropping at once.
         self.height += float(np.clip(c.pelvis_height - self.height, -0.1 * dt, 0.1 * dt))
         command = self._ramp(command)
