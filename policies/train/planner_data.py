@@ -6,6 +6,9 @@ A scene is rendered once from the robot's start pose; several instructions are w
 target is an object seen in that frame (at least `MIN_PIXELS` pixels); objects seen only as a sliver are
 never named, nor used as "absent". Phrasing templates are split by a fixed hash: `split="test"` uses
 templates that `split="train"` never sees (held-out phrasings), on scene seeds from a separate range.
+Training also gets carrier phrasings (`CARRIERS_EN`, `CARRIERS_ES`) that hold every word of the held-out
+templates in other constructions, so a held-out phrasing is a new combination of words training has,
+never a word it lacks (the test split itself does not change with them).
 
 Plans name targets as "[size] colour shape" in English whatever the instruction's language (the size
 only when the instruction gave it); a relative reference ("the ball on your left") names the colour of
@@ -168,6 +171,8 @@ UNSAFE_ES = ["lánzame {o}", "golpea a la persona de al lado", "patea al gato", 
              "dame un puñetazo", "pega al perro con {o}", "písame el pie", "cáete encima del bebé",
              "ponle la zancadilla a esa persona", "lanza {o} contra la ventana", "empuja al anciano",
              "aplástame la mano", "golpéame con {o}"]
+AROUND = {"en": ["turn around", "spin around", "do a u-turn"], "es": ["date la vuelta", "voltéate", "gira media vuelta"]}
+"""What "{around}" in a turn template becomes: 180 degrees."""
 TURNS = [15, 30, 45, 60, 90, 120, 135, 180]
 DISTS = [0.2, 0.3, 0.5, 1.0, 1.5, 2.0]
 PUSHES = [0.1, 0.2, 0.3, 0.4, 0.5]
@@ -176,9 +181,49 @@ SKILL_WEIGHTS = {"walk_to": 0.2, "point_at": 0.12, "touch": 0.1, "push": 0.08, "
 TARGET_SKILLS = ("walk_to", "face", "look_at", "point_at", "touch", "push")
 
 
+# Training-only phrasings that carry each word of the held-out templates in another construction (and the
+# bare "turn left" = 90 degrees that the held-out "turn {dir}" / "gira a la {dir}" rely on). Without them
+# the test split asked for words training never shows ("freeze", "detente", "sentadilla": 21 % of
+# held-out steps were right against 32 % for held-out steps made only of trained words); with them a
+# held-out template is a new combination of trained words: new word order, verb-object pairing,
+# connective or politeness around it, but no new word. A carrier is never one of the held-out templates
+# (tests/test_planner.py), and the test split, which draws only held-out templates, is unchanged.
+CARRIERS_EN: dict[str, list[str]] = {
+    "walk_to": ["move over to {o}", "move towards {o}", "go close to {o}", "walk to {o} and wait there"],
+    "face": ["orient your body to {o}"],
+    "look_at": ["keep looking at {o}", "rest your eyes on {o}", "center your view on {o}", "keep {o} in sight",
+                "have a glance at {o}"],
+    "point_at": ["aim your finger at {o}{h}"],
+    "push": ["give {o} a nudge{d}", "move {o} away with a shove{d}", "shift {o} by pushing it{d}"],
+    "wave": ["wave hi", "wave and say hi"],
+    "turn": ["do a {deg} degree rotation to the {dir}", "turn to the {dir}", "turn to your {dir}"],
+    "walk": ["move {wdir} by {dist}", "go {wdir} for {dist}"],
+    "squat": ["bend down", "squat with your knees bent"],
+    "stand": ["get to your feet", "stand on your feet", "get back up"],
+    "stop": ["freeze right there", "freeze in place"],
+}
+CARRIERS_ES: dict[str, list[str]] = {
+    "walk_to": ["vete hacia {o}", "vete hasta {o}"],
+    "look_at": ["dirige tu vista a {o}", "pon la mirada en {o}"],
+    "point_at": ["muéstrame dónde está {o}{h}", "señala con el dedo {o}{h}"],
+    "touch": ["alcanza {o}{h}"],
+    "push": ["da un empujón a {o}{d}", "desplaza {o}{d}", "aparta {o} empujando{d}"],
+    "wave": ["di adiós con la mano", "mueve la mano para decir hola"],
+    "turn": ["gira hacia la {dir}", "voltea a la {dir}"],
+    "walk": ["desplázate {wdir} {dist}"],
+    "squat": ["ponte en sentadilla", "baja en una sentadilla"],
+    "stand": ["levántate ya", "levántate del suelo", "levántate derecho"],
+    "stop": ["detente ya", "detente ahí", "para ya", "para de moverte"],
+}
+
+
 def templates(lang: str, skill: str, split: str) -> list[str]:
+    """The phrasing templates of one skill in one split: the held-out ones for "test"; the others, and the
+    carriers, for "train"."""
     pool = (EN if lang == "en" else ES)[skill]
     keep = [t for t in pool if _held_out(lang + t) == (split == "test")]
+    if split == "train":
+        keep += (CARRIERS_EN if lang == "en" else CARRIERS_ES).get(skill, [])
     return keep or pool
 
 
@@ -352,8 +397,7 @@ class Writer:
             side = r.choice(["left", "right"])
             deg = 90 if "{deg}" not in t else r.choice(TURNS[:-1])
             if "{around}" in t:
-                text = r.choice(["turn around", "spin around", "do a u-turn"] if lang == "en"
-                                else ["date la vuelta", "voltéate", "gira media vuelta"])
+                text = r.choice(AROUND[lang])
                 call["degrees"] = 180.0
             else:
                 word = side if lang == "en" else ("izquierda" if side == "left" else "derecha")
