@@ -86,6 +86,15 @@ class WalkerConfig:
     max_accel: float = 1.0
     """Commanded velocity ramps at most this fast, m/s^2 (and rad/s^2 for yaw): a sudden reversal
     from walking forward to backward is a fall otherwise."""
+    recovery_tau: float = 0.2
+    """Push recovery from standing: time constant pulling the reference CoM to the measured one, s,
+    from the push until the robot stands again (the reference is first reset to the measured state)."""
+    recovery_measured_weight: float = 1.0
+    """Push recovery from standing: share of the measured DCM in the feedback and step aim."""
+    recovery_step_time: float = 0.22
+    """Push recovery from standing: single-support duration of the catching steps, s."""
+    recovery_reach: float = 0.08
+    """Push recovery from standing: how much further than a walking step a catching step may go, m."""
     stop_snap: float = 0.05
     """When stopping, a capture foothold this close to the side-by-side one is replaced by it, m."""
     velocity_gain: float = 0.3
@@ -179,6 +188,7 @@ class Walker:
         self.height = float(base[2] - 0.5 * sum(
             (base + R @ leg.fk(state.q[leg.slots])[0])[2] for leg in (self.kin.left, self.kin.right)))
         self.stepping = False
+        self.recovering = False
         self.stance = "right"
         self.t_phase = 0.0
         self.swing_start = self.feet["left"].copy()
@@ -229,26 +239,36 @@ class Walker:
         # Reference CoM: while stepping it is pulled toward the measured state, so a push becomes part
         # of the plan and the next footholds catch it; standing, it is the plan alone.
         if self.stepping:
-            r = self._ramped
-            v0, w0 = c.tau_speeds
-            f = min(1.0, max(0.0, math.hypot(r.vx, r.vy) / v0 - 1.0, abs(r.vyaw) / w0 - 1.0))
-            self.x_ref += (com[:2] - self.x_ref) * (dt / (c.tau_slow + f * (c.tau_position - c.tau_slow)))
-            self.v_ref += (vel - self.v_ref) * (dt / (c.tau_slow + f * (c.tau_velocity - c.tau_slow)))
+            if self.recovering:
+                tau_p = tau_v = c.recovery_tau
+            else:
+                r = self._ramped
+                v0, w0 = c.tau_speeds
+                f = min(1.0, max(0.0, math.hypot(r.vx, r.vy) / v0 - 1.0, abs(r.vyaw) / w0 - 1.0))
+                tau_p = c.tau_slow + f * (c.tau_position - c.tau_slow)
+                tau_v = c.tau_slow + f * (c.tau_velocity - c.tau_slow)
+            self.x_ref += (com[:2] - self.x_ref) * min(1.0, dt / max(tau_p, 1e-9))
+            self.v_ref += (vel - self.v_ref) * min(1.0, dt / max(tau_v, 1e-9))
         # Settle to the walking height gently (from spawn or a stand-up) instead of dropping at once.
         self.height += float(np.clip(c.pelvis_height - self.height, -0.1 * dt, 0.1 * dt))
         command = self._ramp(command)
         moving = abs(command.vx) > 1e-3 or abs(command.vy) > 1e-3 or abs(command.vyaw) > 1e-3
-        xi_ref = self.x_ref + self.v_ref / w
-        # Feedback acts on a blend of the measured and the reference DCM.
-        xi_fb = xi_ref + c.dcm_measured_weight * (xi_meas - xi_ref)
         if not self.stepping:
             centre = self._centre()
             err = _r2(-self._support_frame()) @ (xi_meas - centre)
             half_width = 0.5 * float(np.linalg.norm(self.feet["left"].xy() - self.feet["right"].xy()))
             pushed = (abs(err[0]) > self.kin.foot_half_length - c.start_dcm_margin
                       or abs(err[1]) > half_width + self.kin.foot_half_width - c.start_dcm_margin)
+            if pushed:
+                # The plan knew nothing of the push: start it from the measured state.
+                self.x_ref, self.v_ref = com[:2].copy(), vel.copy()
+                self.recovering = True
             if moving or command.walking or pushed:
-                self._start_stepping(command, err if pushed else None, xi_ref)
+                self._start_stepping(command, err if pushed else None, self.x_ref + self.v_ref / w)
+        xi_ref = self.x_ref + self.v_ref / w
+        # Feedback acts on a blend of the measured and the reference DCM.
+        wm = c.recovery_measured_weight if self.recovering else c.dcm_measured_weight
+        xi_fb = xi_ref + wm * (xi_meas - xi_ref)
         if self.stepping:
             z_ff, xi_des, single = self._stepping_update(command, moving, xi_meas, xi_fb)
         else:
@@ -264,17 +284,26 @@ class Walker:
         return self._whole_body(state, odom, command, R)
 
     def _ramp(self, command: LocoCommand) -> LocoCommand:
-        """The command with its velocities rate-limited (the walker's own copy; the caller's is kept)."""
+        """The command with its velocities rate-limited (the walker's own copy; the caller's is kept).
+        A push recovery comes first: until the robot stands again, the command is to stand."""
         r = self._ramped
-        step = self.cfg.max_accel * self._dt
-        r.vx += float(np.clip(command.vx - r.vx, -step, step))
-        r.vy += float(np.clip(command.vy - r.vy, -step, step))
-        r.vyaw += float(np.clip(command.vyaw - r.vyaw, -step, step))
-        r.walking, r.height = command.walking, command.height
+        if self.recovering:
+            r.vx = r.vy = r.vyaw = 0.0
+            r.walking = False
+        else:
+            step = self.cfg.max_accel * self._dt
+            r.vx += float(np.clip(command.vx - r.vx, -step, step))
+            r.vy += float(np.clip(command.vy - r.vy, -step, step))
+            r.vyaw += float(np.clip(command.vyaw - r.vyaw, -step, step))
+            r.walking = command.walking
+        r.height = command.height
         r.arm_q, r.arm_weight = command.arm_q, command.arm_weight
         return r
 
     # --- stepping ---------------------------------------------------------------------------------------
+    def _step_time(self) -> float:
+        return self.cfg.recovery_step_time if self.recovering else self.cfg.step_time
+
     def _centre(self) -> np.ndarray:
         return 0.5 * (self.feet["left"].xy() + self.feet["right"].xy())
 
@@ -308,7 +337,7 @@ class Walker:
     def _plan(self, command: LocoCommand) -> tuple[list[_Foot], np.ndarray]:
         """Nominal footsteps after the stance foot and the DCM offset the first one needs."""
         c = self.cfg
-        T = c.step_time + c.double_support
+        T = self._step_time() + c.double_support
         stance = self.feet[self.stance]
         side = 1.0 if self.stance == "left" else -1.0  # +1: the stance foot is left of the midline
         yaw = stance.yaw
@@ -342,7 +371,7 @@ class Walker:
         w = self.omega
         self._stopping = not moving and not command.walking
         self.t_phase += self._dt
-        ss, ds = c.step_time, c.double_support
+        ss, ds = self._step_time(), c.double_support
         swing = "left" if self.stance == "right" else "right"
         stance = self.feet[self.stance]
         T_rest = ss + ds
@@ -390,6 +419,7 @@ class Walker:
             calm = float(np.linalg.norm(xi_meas - self._centre())) < 0.07
             if (self._feet_parallel() and calm) or self.idle_steps >= 8:
                 self.stepping = False
+                self.recovering = False
                 return self._centre(), self._centre(), False
         else:
             self.idle_steps = 0
@@ -484,8 +514,9 @@ class Walker:
         side = 1.0 if self.stance == "right" else -1.0  # the swing foot lies on this side (+ = left)
         yaw = stance.yaw + float(np.clip(_wrap(steps[1].yaw - stance.yaw), -c.max_step_yaw, c.max_step_yaw))
         local = _r2(-stance.yaw) @ (target - stance.xy())
-        local[0] = float(np.clip(local[0], -c.max_step_backward, c.max_step_forward))
-        local[1] = side * float(np.clip(side * local[1], c.min_width, c.step_width + c.max_step_lateral))
+        reach = c.recovery_reach if self.recovering else 0.0
+        local[0] = float(np.clip(local[0], -c.max_step_backward - reach, c.max_step_forward + reach))
+        local[1] = side * float(np.clip(side * local[1], c.min_width, c.step_width + c.max_step_lateral + reach))
         target = stance.xy() + _r2(stance.yaw) @ local
         self.swing_target = _Foot(target[0], target[1], yaw)
 
@@ -494,7 +525,7 @@ class Walker:
         c = self.cfg
         kin = self.kin
         swing_side = "left" if self.stance == "right" else "right"
-        in_swing = self.stepping and 0.0 <= self.t_phase < c.step_time
+        in_swing = self.stepping and 0.0 <= self.t_phase < self._step_time()
         # Foot targets in the world.
         targets = {}
         for side in ("left", "right"):
