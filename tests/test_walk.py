@@ -168,6 +168,17 @@ def test_a_walk_command_during_a_push_recovery_waits_for_it() -> None:
     robot.close()
 
 
+@pytest.mark.parametrize(("seed", "seconds"), [(37, 11.0), (94, 17.0)])
+def test_the_last_random_command_falls_stay_fixed(seed: int, seconds: float) -> None:
+    """The two falls left in `bench walk --episodes 100` (fourth session), up to the moment each fell:
+    seed 37, a fast walk and turn turned into a side-step and the forward velocity trim was dropped at
+    once (fell at 10.7 s); seed 94, stepping in place after a stop with the foothold snapped to the
+    side-by-side one step after step while the DCM drifted back (fell at 16.2 s)."""
+    from robot.bench_walk import random_episode
+
+    assert not random_episode(seed, seconds, "walker")["fell"]
+
+
 def test_hard_push_falls_and_damps_within_half_a_second() -> None:
     robot, client = _walking()
     robot.world.apply_impulse((0.0, 150.0, 0.0), duration=0.1)
