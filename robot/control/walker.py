@@ -97,6 +97,9 @@ class WalkerConfig:
     """Push recovery from standing: how much further than a walking step a catching step may go, m."""
     stop_snap: float = 0.05
     """When stopping, a capture foothold this close to the side-by-side one is replaced by it, m."""
+    stop_snap_steps: int = 2
+    """... for this many steps after the stop; then the capture foothold stands (a DCM drifting a few
+    centimetres a step is caught instead of ignored until the robot falls)."""
     velocity_gain: float = 0.3
     """Integral gain of the velocity loop, per step."""
     max_velocity_bias: tuple[float, float, float] = (0.3, 0.15, 0.4)
@@ -513,8 +516,8 @@ class Walker:
             target = xi_eos - offset
             # Stopping: when the capture point is close to the side-by-side foothold, take that one, so
             # the next touchdown leaves the feet parallel and the walker can stand (<= 2 steps).
-            # After two steps without standing the snap is not working: catch the DCM instead.
-            if (self._stopping and self.idle_steps < 2
+            # After `stop_snap_steps` steps without standing the snap is not working: catch the DCM.
+            if (self._stopping and self.idle_steps < c.stop_snap_steps
                     and float(np.linalg.norm(target - steps[1].xy())) < c.stop_snap):
                 target = steps[1].xy()
         # Keep the step within what the leg can reach and never cross the legs.
