@@ -176,3 +176,40 @@ def test_keyword_planner_reads_decimal_distances() -> None:
     calls = KeywordPlanner().plan("walk forward 0.3 m. Then wave", None)
     assert [c.skill for c in calls] == ["walk", "wave"]
     assert calls[0].args["distance"] == pytest.approx(0.3)
+
+
+def test_held_out_phrasings_are_new_combinations_of_trained_words() -> None:
+    """The test split's templates are never trained on, and every word in them occurs in a training
+    template (carriers included) of the same language: a held-out phrasing asks for a new combination,
+    not for a word the model never saw."""
+    import re
+
+    from policies.planner.lexicon import words
+    from policies.train.planner_data import AROUND, CONNECT_EN, CONNECT_ES, EN, EN_IT, ES, ES_IT, templates
+
+    for lang, table, pronoun, connect in (("en", EN, EN_IT, CONNECT_EN), ("es", ES, ES_IT, CONNECT_ES)):
+        train = {t for skill in table for t in templates(lang, skill, "train")}
+        test = {t for skill in table for t in templates(lang, skill, "test")}
+        assert test and not train & test
+        known = {w for t in (*train, *(p for ps in pronoun.values() for p in ps), *connect, *AROUND[lang])
+                 for w in words(re.sub(r"\{\w+\}", " ", t))}
+        unknown = {t: set(words(re.sub(r"\{\w+\}", " ", t))) - known for t in test}
+        assert not {t: u for t, u in unknown.items() if u}
+
+
+def test_token_filter_tensor_is_the_same_ids() -> None:
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("tokenizers")
+    from policies.planner.grammar import TokenFilter
+    from policies.planner.tiny import build_tokenizer
+
+    tok = build_tokenizer(["go to the red cube", "wave", "[{\"skill\": \"wave\"}]"], "qwen3_vl", 300)
+    f = TokenFilter(PlanGrammar(), tok, [tok.eos_token_id])
+    f.reset(0, 40)
+    ids: list[int] = []
+    for _ in range(12):
+        a = f(0, torch.tensor(ids, dtype=torch.long))
+        t = f.allowed_tensor(0, torch.tensor(ids, dtype=torch.long))
+        assert t.tolist() == list(a)
+        assert f.allowed_tensor(0, torch.tensor(ids, dtype=torch.long)) is t or t.tolist() == list(a)
+        ids.append(int(a[len(a) // 2]))

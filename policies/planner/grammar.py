@@ -388,6 +388,8 @@ class TokenFilter:
         self.plain = [t is not None and all(_is_plain(c) for c in t) for t in self.texts]
         self.longest = max((len(t) for t in self.texts if t), default=1) + 1
         self._allowed: dict[frozenset, list[int]] = {}
+        self._tensors: dict[int, tuple[list[int], Any]] = {}
+        self._kept: set[int] = set()  # ids of the lists `_allowed` holds
         self._states: dict[tuple[int, ...], frozenset] = {}
         self.prompt_length = 0
         self.max_new_tokens = 1 << 30
@@ -445,6 +447,7 @@ class TokenFilter:
             ids = list(self.eos_ids)
         if len(self._allowed) < 20_000:
             self._allowed[key] = ids
+            self._kept.add(id(ids))
         return ids
 
     def __call__(self, batch_id: int, input_ids: Any) -> list[int]:
@@ -470,6 +473,23 @@ class TokenFilter:
                     keep.append(i)
             ids = keep or ids
         return ids
+
+    def allowed_tensor(self, batch_id: int, input_ids: Any) -> Any:
+        """`__call__` as a LongTensor, the form `generate` indexes its mask with.
+
+        The lists `allowed` caches are turned into tensors once: inside a free string about 1400 ids are
+        allowed, and converting that list on every token cost about 0.4 ms of a 5 ms decoding step.
+        """
+        import torch
+
+        ids = self(batch_id, input_ids)
+        hit = self._tensors.get(id(ids))
+        if hit is not None and hit[0] is ids:
+            return hit[1]
+        t = torch.tensor(ids, dtype=torch.long)
+        if id(ids) in self._kept:
+            self._tensors[id(ids)] = (ids, t)  # a list the cache keeps alive: its id is never reused
+        return t
 
 
 __all__ += ["TokenFilter", "token_texts"]

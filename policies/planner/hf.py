@@ -115,7 +115,7 @@ class TransformersPlanner(Planner):
                                   "eos_token_id": self.filter.eos_ids}
         if self.cfg.constrained:
             self.filter.reset(n, self.cfg.max_new_tokens)
-            kwargs["prefix_allowed_tokens_fn"] = self.filter
+            kwargs["prefix_allowed_tokens_fn"] = self.filter.allowed_tensor
         if attempt > 0:
             torch.manual_seed(self.cfg.seed + attempt)
             kwargs.update(do_sample=True, temperature=0.7, top_k=0, top_p=1.0)
