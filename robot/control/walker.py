@@ -98,8 +98,8 @@ class WalkerConfig:
     stop_snap: float = 0.05
     """When stopping, a capture foothold this close to the side-by-side one is replaced by it, m."""
     stop_snap_steps: int = 2
-    """... for this many steps after the stop; then the capture foothold stands (a DCM drifting a few
-    centimetres a step is caught instead of ignored until the robot falls)."""
+    """The stop snap acts for this many steps after a stop; then the capture foothold stands, so a DCM
+    drifting a few centimetres a step is caught instead of ignored until the robot falls."""
     velocity_gain: float = 0.3
     """Integral gain of the velocity loop, per step."""
     max_velocity_bias: tuple[float, float, float] = (0.3, 0.15, 0.4)
