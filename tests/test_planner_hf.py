@@ -3,8 +3,9 @@
 Each family (Qwen2.5-VL, Qwen3-VL, SmolVLM) is built from scratch into a temporary folder with its own
 tokenizer and chat template, then loaded with `from_pretrained` offline. Random weights answer nonsense,
 so these check the plumbing: loading, the assembled processor, the chat template, constrained decoding
-(the answer always parses and validates, even when the token budget runs out), grounding in pixels, and
-one clear error for a missing or corrupt folder.
+(the answer always parses and validates, even when the token budget runs out), grounding in pixels, the
+planner's greedy loop against `generate` (same logits, same answer; also on the shipped model), and one
+clear error for a missing or corrupt folder.
 """
 
 from __future__ import annotations
@@ -95,3 +96,80 @@ def test_missing_and_corrupt_folders_give_one_clear_error(folders: dict[str, Pat
     (bad / "config.json").unlink()
     with pytest.raises(ModelLoadError, match="config.json"):
         TransformersPlanner(bad)
+
+
+def _lm_head_outputs(model: object) -> tuple[list, object]:
+    """Every logits tensor the model's head computes, recorded by a forward hook (and the hook's handle)."""
+    seen: list = []
+    handle = model.lm_head.register_forward_hook(lambda mod, args, out: seen.append(out[0, -1].clone()))
+    return seen, handle
+
+
+def _same_as_generate(p: TransformersPlanner, instruction: str, frame: np.ndarray,
+                      history: tuple = ()) -> tuple[list[int], list[int]]:
+    """(`_greedy`'s ids, generate's ids without the end token) for one prompt, after checking that every logit
+    `_greedy` saw is bit for bit one that `generate` saw at the same step (positions, cache and image included)."""
+    import torch
+    from PIL import Image
+
+    inputs = p.processor(text=[p.prompt(instruction, history)], images=[Image.fromarray(frame)], return_tensors="pt")
+    n = int(inputs["input_ids"].shape[1])
+    seen, handle = _lm_head_outputs(p.model)
+    try:
+        lean = p._greedy(inputs, n)
+        lean_logits, seen[:] = list(seen), []
+        p.filter.reset(n, p.cfg.max_new_tokens)
+        with torch.inference_mode():
+            out = p.model.generate(**inputs, max_new_tokens=p.cfg.max_new_tokens, eos_token_id=p.filter.eos_ids,
+                                   pad_token_id=p.filter.eos_ids[0], prefix_allowed_tokens_fn=p.filter.allowed_tensor,
+                                   do_sample=False, temperature=None, top_k=None, top_p=None)
+    finally:
+        handle.remove()
+    ref = out[0, n:].tolist()
+    while ref and ref[-1] in p.filter.eos_ids:
+        ref.pop()
+    assert 0 < len(lean_logits) <= len(seen)
+    for a, b in zip(lean_logits, seen):
+        assert torch.equal(a, b)
+    return lean, ref
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_greedy_loop_is_generate_token_for_token(folders: dict[str, Path], frame: np.ndarray, family: str) -> None:
+    """The planner's own greedy loop gives generate's answer and logits (M-RoPE positions for the Qwens)."""
+    p = TransformersPlanner(folders[family], HFPlannerConfig(max_new_tokens=40, threads=1))
+    assert p.lean
+    answers = {}
+    for instruction, f in (("go to the red cube", frame), ("wave with your left hand", frame[::-1].copy()),
+                           ("ve al cubo rojo y luego saluda", np.zeros_like(frame))):
+        lean, ref = _same_as_generate(p, instruction, f)
+        assert lean == ref
+        answers[instruction] = ref
+    # The first attempt goes through the loop; the sampled second one still through generate.
+    calls: list[int] = []
+    generate = p.model.generate
+    p.model.generate = lambda *a, **k: calls.append(1) or generate(*a, **k)
+    text = p.tokenizer.decode(answers["go to the red cube"], skip_special_tokens=True,
+                              clean_up_tokenization_spaces=False)
+    assert p.generate("go to the red cube", frame, [], 0) == text.strip() and not calls
+    assert isinstance(p.generate("go to the red cube", frame, [], 1), str) and calls == [1]
+
+
+def test_greedy_loop_is_generate_on_the_shipped_model() -> None:
+    """The default checkpoint: generate's plans and logits on held-out instructions, frames and histories."""
+    from policies.planner.base import HistoryItem
+    from policies.planner.cli import DEFAULT_MODEL
+    from policies.planner.evaluate import EVAL_SEED0
+    from policies.train.planner_data import make_split
+    from robot.skills.registry import SkillCall
+
+    if not (DEFAULT_MODEL / "model.safetensors").exists():
+        pytest.skip("no default planner checkpoint")
+    rgb, _, samples = make_split("test", 2, 4, EVAL_SEED0, history_share=0.5)
+    p = TransformersPlanner(DEFAULT_MODEL, HFPlannerConfig(threads=1))
+    assert p.lean
+    for s in samples:
+        history = tuple(HistoryItem(SkillCall.from_dict(h["call"]), h["ok"], h.get("reason", "")) for h in s.history)
+        lean, ref = _same_as_generate(p, s.instruction, rgb[s.frame], history)
+        assert lean == ref
+        json.loads(p.tokenizer.decode(lean, skip_special_tokens=True))
