@@ -170,6 +170,11 @@ def test_a_kept_lowstate_never_changes_and_its_deferred_imu_is_of_its_own_step(s
     np.testing.assert_array_equal(kept.imu_state.accelerometer, acc)
     np.testing.assert_array_equal(kept.imu_state.rpy, quat_to_rpy(*quat))
     assert not np.array_equal(stander.state.imu_state.gyroscope, kept.imu_state.gyroscope)
+    # Its quaternion as floats, for fall detection, without computing the rest; the same values after.
+    deferred = bridge.read().imu_state
+    assert deferred.quaternion_floats() == robot.imu()[0] and deferred._source is not None
+    assert deferred.quaternion_floats() == tuple(deferred.quaternion.tolist())
+    assert kept.imu_state.quaternion_floats() == tuple(quat)
     # Writing one field of a deferred IMU keeps the others.
     fresh = bridge.read()
     fresh.imu_state.gyroscope = np.zeros(3)

@@ -21,11 +21,12 @@ AXES = {"x": np.array([1.0, 0.0, 0.0]), "y": np.array([0.0, 1.0, 0.0]), "z": np.
 
 def rot(axis: str, angle: float) -> np.ndarray:
     c, s = math.cos(angle), math.sin(angle)
+    # Flat tuples, reshaped: numpy builds them faster than nested lists (same values).
     if axis == "x":
-        return np.array([[1.0, 0.0, 0.0], [0.0, c, -s], [0.0, s, c]])
+        return np.array((1.0, 0.0, 0.0, 0.0, c, -s, 0.0, s, c)).reshape(3, 3)
     if axis == "y":
-        return np.array([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]])
-    return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+        return np.array((c, 0.0, s, 0.0, 1.0, 0.0, -s, 0.0, c)).reshape(3, 3)
+    return np.array((c, -s, 0.0, s, c, 0.0, 0.0, 0.0, 1.0)).reshape(3, 3)
 
 
 def rpy_matrix(r: float, p: float, y: float) -> np.ndarray:
@@ -91,24 +92,58 @@ class LegChain:
     lower: np.ndarray
     upper: np.ndarray
 
+    def __post_init__(self) -> None:
+        # Up to the first joint's rotation the chain does not depend on q: its origin, axis and frame are
+        # computed once, by the same arithmetic `_walk` would do (so the results are the same bits).
+        o = _apply(_EYE, self.offsets[0])
+        self._p0 = (0.0 + o[0], 0.0 + o[1], 0.0 + o[2])
+        self._R0 = _mul(_EYE, self.fixed[0]) if self.fixed[0] is not None else _EYE
+        a = self.axes[0]
+        self._a0 = (self._R0[a], self._R0[3 + a], self._R0[6 + a])
+        self._joints = tuple(zip(self.offsets, self.fixed, self.axes, self.coms))
+
     def _walk(self, q: np.ndarray, with_coms: bool = False):  # noqa: ANN202 - internal
-        R = _EYE
-        px = py = pz = 0.0
-        positions, axes, coms = [], [], []
-        for i in range(6):
-            o = _apply(R, self.offsets[i])
-            px, py, pz = px + o[0], py + o[1], pz + o[2]
-            if self.fixed[i] is not None:
-                R = _mul(R, self.fixed[i])
-            a = self.axes[i]
-            positions.append((px, py, pz))
-            axes.append((R[a], R[3 + a], R[6 + a]))
-            R = _rot_axis(R, a, float(q[i]))
+        # `_apply`, `_mul` and `_rot_axis` written out in place: the same operations in the same order
+        # (bit for bit), without ~20 Python calls per walk.
+        qs = q.tolist() if isinstance(q, np.ndarray) else [float(v) for v in q]
+        px, py, pz = self._p0
+        r0, r1, r2, r3, r4, r5, r6, r7, r8 = self._R0
+        positions, axes, coms = [self._p0], [self._a0], []
+        for i, (offset, fixed, a, com) in enumerate(self._joints):
+            if i:
+                ox, oy, oz = offset
+                px, py, pz = (px + (r0 * ox + r1 * oy + r2 * oz), py + (r3 * ox + r4 * oy + r5 * oz),
+                              pz + (r6 * ox + r7 * oy + r8 * oz))
+                if fixed is not None:
+                    b0, b1, b2, b3, b4, b5, b6, b7, b8 = fixed
+                    r0, r1, r2, r3, r4, r5, r6, r7, r8 = (
+                        r0 * b0 + r1 * b3 + r2 * b6, r0 * b1 + r1 * b4 + r2 * b7, r0 * b2 + r1 * b5 + r2 * b8,
+                        r3 * b0 + r4 * b3 + r5 * b6, r3 * b1 + r4 * b4 + r5 * b7, r3 * b2 + r4 * b5 + r5 * b8,
+                        r6 * b0 + r7 * b3 + r8 * b6, r6 * b1 + r7 * b4 + r8 * b7, r6 * b2 + r7 * b5 + r8 * b8)
+                positions.append((px, py, pz))
+                axes.append((r0, r3, r6) if a == 0 else (r1, r4, r7) if a == 1 else (r2, r5, r8))
+            qi = qs[i]
+            c, s = math.cos(qi), math.sin(qi)
+            if a == 0:
+                r0, r1, r2, r3, r4, r5, r6, r7, r8 = (
+                    r0, r1 * c + r2 * s, -r1 * s + r2 * c, r3, r4 * c + r5 * s, -r4 * s + r5 * c,
+                    r6, r7 * c + r8 * s, -r7 * s + r8 * c)
+            elif a == 1:
+                r0, r1, r2, r3, r4, r5, r6, r7, r8 = (
+                    r0 * c - r2 * s, r1, r0 * s + r2 * c, r3 * c - r5 * s, r4, r3 * s + r5 * c,
+                    r6 * c - r8 * s, r7, r6 * s + r8 * c)
+            else:
+                r0, r1, r2, r3, r4, r5, r6, r7, r8 = (
+                    r0 * c + r1 * s, -r0 * s + r1 * c, r2, r3 * c + r4 * s, -r3 * s + r4 * c, r5,
+                    r6 * c + r7 * s, -r6 * s + r7 * c, r8)
             if with_coms:
-                c = _apply(R, self.coms[i])
-                coms.append((px + c[0], py + c[1], pz + c[2]))
-        s = _apply(R, self.sole)
-        return positions, axes, (px + s[0], py + s[1], pz + s[2]), R, coms
+                cx, cy, cz = com
+                coms.append((px + (r0 * cx + r1 * cy + r2 * cz), py + (r3 * cx + r4 * cy + r5 * cz),
+                             pz + (r6 * cx + r7 * cy + r8 * cz)))
+        sx, sy, sz = self.sole
+        sole = (px + (r0 * sx + r1 * sy + r2 * sz), py + (r3 * sx + r4 * sy + r5 * sz),
+                pz + (r6 * sx + r7 * sy + r8 * sz))
+        return positions, axes, sole, (r0, r1, r2, r3, r4, r5, r6, r7, r8), coms
 
     def fk(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Sole position and rotation in the pelvis frame for six joint angles."""
@@ -117,22 +152,14 @@ class LegChain:
 
     def link_coms(self, q: np.ndarray) -> np.ndarray:
         """Centres of mass of the six child links in the pelvis frame, (6, 3)."""
-        return np.array(self._walk(q, with_coms=True)[4])
+        coms = self._walk(q, with_coms=True)[4]
+        # One flat list: numpy builds it faster than the nested one, with the same values.
+        return np.array([v for c in coms for v in c]).reshape(6, 3)
 
     def jacobian(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """6x6 geometric Jacobian of the sole (linear rows first), sole position and rotation."""
-        positions, axes, (sx, sy, sz), R, _ = self._walk(q)
-        J = np.empty((6, 6))
-        for i in range(6):
-            ax, ay, az = axes[i]
-            dx, dy, dz = sx - positions[i][0], sy - positions[i][1], sz - positions[i][2]
-            J[0, i] = ay * dz - az * dy
-            J[1, i] = az * dx - ax * dz
-            J[2, i] = ax * dy - ay * dx
-            J[3, i] = ax
-            J[4, i] = ay
-            J[5, i] = az
-        return J, np.array((sx, sy, sz)), np.array(R).reshape(3, 3)
+        positions, axes, sole, R, _ = self._walk(q)
+        return _jacobian(positions, axes, sole), np.array(sole), np.array(R).reshape(3, 3)
 
     def ik(self, p_target: np.ndarray, R_target: np.ndarray, q0: np.ndarray, iterations: int = 1,
            return_jacobian: bool = False):  # noqa: ANN201 - angles, or (angles, Jacobian at q0's step)
@@ -141,21 +168,70 @@ class LegChain:
         Damped Newton on the exact chain, warm-started from `q0` (the previous solution); clipped to
         the joint limits.
         """
-        q = np.array(q0, dtype=float)
+        q = q0 if isinstance(q0, np.ndarray) and q0.dtype == np.float64 else np.array(q0, dtype=float)
+        tx, ty, tz = _floats(p_target)
         J = None
         for _ in range(iterations):
-            J, p, R = self.jacobian(q)
-            err = np.concatenate([p_target - p, rotation_error(R_target, R)])
+            # jacobian() and rotation_error() spelled out on Python floats: the same operations, fewer
+            # numpy calls (the matrix products stay numpy's).
+            positions, axes, (sx, sy, sz), R, _ = self._walk(q)
+            J = _jacobian(positions, axes, (sx, sy, sz))
+            ex, ey, ez = _rotation_error(R_target, np.array(R).reshape(3, 3))
+            err = np.array((tx - sx, ty - sy, tz - sz, ex, ey, ez))
             # Damped least squares keeps the step bounded near the straight-knee singularity.
-            q = q + J.T @ np.linalg.solve(J @ J.T + _DAMPING, err)
+            q = q + J.T @ _solve(J @ J.T + _DAMPING, err)
         q = np.clip(q, self.lower, self.upper)
         return (q, J) if return_jacobian else q
 
 
 def rotation_error(R_target: np.ndarray, R: np.ndarray) -> np.ndarray:
     """Small-angle rotation vector taking R to R_target, in the parent frame."""
-    E = R_target @ R.T
-    return 0.5 * np.array([E[2, 1] - E[1, 2], E[0, 2] - E[2, 0], E[1, 0] - E[0, 1]])
+    return np.array(_rotation_error(R_target, R))
+
+
+def _rotation_error(R_target: np.ndarray, R: np.ndarray) -> tuple[float, float, float]:
+    (e00, e01, e02), (e10, e11, e12), (e20, e21, e22) = (R_target @ R.T).tolist()
+    return 0.5 * (e21 - e12), 0.5 * (e02 - e20), 0.5 * (e10 - e01)
+
+
+def _jacobian(positions: list, axes: list, sole: tuple[float, float, float]) -> np.ndarray:
+    """The 6x6 sole Jacobian from a chain walk: column i is (a_i x (sole - p_i), a_i)."""
+    sx, sy, sz = sole
+    r0, r1, r2 = [], [], []
+    for (px, py, pz), (ax, ay, az) in zip(positions, axes):
+        dx, dy, dz = sx - px, sy - py, sz - pz
+        r0.append(ay * dz - az * dy)
+        r1.append(az * dx - ax * dz)
+        r2.append(ax * dy - ay * dx)
+    ax, ay, az = zip(*axes)
+    return np.array((*r0, *r1, *r2, *ax, *ay, *az)).reshape(6, 6)
+
+
+try:
+    from numpy.linalg import _umath_linalg
+
+    _solve1 = _umath_linalg.solve1
+except (ImportError, AttributeError):  # another numpy's layout: the public call
+    _solve1 = None
+
+
+def _solve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """`np.linalg.solve(a, b)` for a float64 (n, n) matrix and (n,) vector, by the same LAPACK gufunc it
+    calls (so the same bits) without its argument checks and error-state context, ~2/3 of its cost.
+
+    A singular matrix (not possible with the IK's damping, but checked) fills the answer with NaN, with
+    numpy's RuntimeWarning; then np.linalg.solve runs to raise LinAlgError as before.
+    """
+    if _solve1 is None:
+        return np.linalg.solve(a, b)
+    x = _solve1(a, b, signature="dd->d")
+    if math.isnan(x @ x):
+        return np.linalg.solve(a, b)
+    return x
+
+
+def _floats(v: np.ndarray) -> list[float]:
+    return v.tolist() if isinstance(v, np.ndarray) else [float(x) for x in v]
 
 
 def _chain(body: Body, side: str) -> LegChain:

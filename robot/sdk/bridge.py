@@ -77,7 +77,9 @@ class LowLevelBridge:
         """A new LowState with the robot's state after the latest physics step."""
         r = self.robot
         # The IMU is computed when a reader first looks at it, from this step's motion (immutable tuples).
-        imu = IMUState.deferred(_imu_values, r.motion)
+        # Its quaternion is known as is (imu_reading passes it through): fall detection reads only that.
+        motion = r.motion
+        imu = IMUState.deferred(_imu_values, motion, quaternion=motion[0])
         # validate() and damp() keep the empty slots' modes at 0, so the whole array copies over.
         return LowState.from_arrays(int(round(self.world.time * 1000.0)), imu, r.state_array, r.mode_temperature)
 

@@ -25,7 +25,7 @@ from robot.control.gestures import Gesture, shake_hand, wave_hand
 from robot.control.stand import StandConfig, StandController
 from robot.g1 import constants as C
 from robot.sdk.bridge import LowLevelBridge
-from robot.sdk.lowlevel import G1JointIndex, LowCmd, LowCmdError, quat_to_rpy
+from robot.sdk.lowlevel import G1JointIndex, LowCmd, LowCmdError, quat_to_rpy, quat_to_yaw
 from robot.sim.world import World, WorldConfig
 
 
@@ -174,10 +174,11 @@ class SimRobot:
         """The state estimator: pelvis pose and velocity (exact in simulation)."""
         r = self.world.robot
         o = self._odom
+        # Every 2 ms: Python floats where numpy's per-call cost would dominate (same values).
         o.position = r.base_pos.copy()
-        o.velocity = r.base_lin_vel.copy()
-        o.yaw = quat_to_rpy(*r.base_quat)[2]
-        o.yaw_rate = float(r.base_ang_vel[2])
+        o.velocity = r.base_lin_vel  # a new array each call
+        o.yaw = quat_to_yaw(*r.base_quat.tolist())
+        o.yaw_rate = float(r.motion[1][2])  # the world angular velocity's z (`base_ang_vel[2]`)
         return o
 
     def _enter(self, fsm: FsmId) -> None:

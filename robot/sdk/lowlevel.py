@@ -255,7 +255,7 @@ class IMUState:
     computes its values on first access; to a reader it is the same object either way.
     """
 
-    __slots__ = ("_quaternion", "_gyroscope", "_accelerometer", "_rpy", "temperature", "_source")
+    __slots__ = ("_quaternion", "_gyroscope", "_accelerometer", "_rpy", "temperature", "_source", "_wxyz")
 
     def __init__(self) -> None:
         self._quaternion = np.array([1.0, 0.0, 0.0, 0.0])
@@ -264,6 +264,7 @@ class IMUState:
         self._rpy = np.zeros(3)
         self.temperature = 40
         self._source: tuple[Callable[..., Sequence[Sequence[float]]], tuple] | None = None
+        self._wxyz: tuple[float, float, float, float] | None = None
 
     quaternion = _imu_field("quaternion", "(4,) w, x, y, z.")
     gyroscope = _imu_field("gyroscope", "(3,) angular velocity, rad/s, body frame.")
@@ -281,17 +282,33 @@ class IMUState:
         imu._set(quaternion, gyroscope, accelerometer, rpy)
         imu.temperature = temperature
         imu._source = None
+        imu._wxyz = None
         return imu
 
     @classmethod
     def deferred(cls, compute: Callable[..., Sequence[Sequence[float]]], args: tuple,
-                 temperature: int = 40) -> IMUState:
+                 temperature: int = 40, quaternion: tuple[float, float, float, float] | None = None,
+                 ) -> IMUState:
         """An IMUState whose values are `compute(*args)` -> (quaternion, gyroscope, accelerometer, rpy),
-        computed on first access. `args` must not change afterwards (the simulator passes tuples)."""
+        computed on first access. `args` must not change afterwards (the simulator passes tuples).
+        `quaternion`, when given, must be the four floats `compute` returns first: `quaternion_floats`
+        then answers without computing the rest."""
         imu = cls.__new__(cls)
         imu.temperature = temperature
         imu._source = (compute, args)
+        imu._wxyz = quaternion
         return imu
+
+    def quaternion_floats(self) -> tuple[float, float, float, float]:
+        """`quaternion` as four Python floats (w, x, y, z).
+
+        Fall detection reads the quaternion every 2 ms and nothing else; a deferred reading that was
+        given its quaternion answers from it and leaves the gyroscope, accelerometer and rpy uncomputed.
+        """
+        if self._source is not None and self._wxyz is not None:
+            return self._wxyz
+        w, x, y, z = self.quaternion.tolist()
+        return w, x, y, z
 
     def _set(self, quaternion: Sequence[float], gyroscope: Sequence[float], accelerometer: Sequence[float],
              rpy: Sequence[float]) -> None:
@@ -427,3 +444,8 @@ def quat_to_rpy(w: float, x: float, y: float, z: float) -> tuple[float, float, f
     pitch = math.asin(max(-1.0, min(1.0, 2.0 * (w * y - z * x))))
     yaw = math.atan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z))
     return roll, pitch, yaw
+
+
+def quat_to_yaw(w: float, x: float, y: float, z: float) -> float:
+    """The yaw of `quat_to_rpy` alone (the same arithmetic), for readers that need nothing else."""
+    return math.atan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z))
