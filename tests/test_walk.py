@@ -149,6 +149,39 @@ def test_a_push_while_standing_is_caught_by_stepping(direction: tuple[float, flo
     assert push_survived(400, 15.0, direction, False, "walker")
 
 
+@pytest.mark.parametrize(("impulse", "direction"), [(10.0, (0.0, 1.0)), (15.0, (0.0, -1.0))])
+def test_a_push_while_walking_is_caught(impulse: float, direction: tuple[float, float]) -> None:
+    """Pushed while walking 0.3 m/s: both fell (5 N s left and 10 N s right held) until a DCM that
+    strays from the plan more than steady walking does started a recovery (docs/walking.md)."""
+    from robot.bench_walk import push_survived
+
+    assert push_survived(401, impulse, direction, True, "walker")
+
+
+def test_a_push_while_walking_starts_a_short_recovery_and_walking_goes_on() -> None:
+    """The recovery lasts its steps, then the command walks on; ordinary walking never starts one."""
+    from robot.bench_walk import _robot
+
+    robot, client = _robot(401, "walker")
+    walker = robot.controller
+    client.Move(0.3, 0.0, 0.0, continous_move=True)
+    for _ in range(1000):  # 2 s of steady walking: no recovery
+        robot.step()
+        assert not walker.recovering
+    robot.world.apply_impulse((0.0, 10.0, 0.0), duration=0.1)
+    fired = False
+    for _ in range(150):  # measured: it fires 0.06 s after the push starts
+        robot.step()
+        fired = fired or walker.recovering
+    assert fired
+    robot.sleep(1.5)
+    assert not walker.recovering and walker.stepping and not robot.fallen
+    x0 = client.GetOdom()[0]
+    robot.sleep(2.0)
+    assert client.GetOdom()[0] - x0 > 0.4  # walking on at 0.3 m/s
+    robot.close()
+
+
 def test_a_walk_command_during_a_push_recovery_waits_for_it() -> None:
     """Pushed while standing, then told to walk: it catches the push, stands, then walks."""
     from robot.bench_walk import _robot
