@@ -16,13 +16,12 @@ ROWS = (("valid_rate", "1.0"), ("plan_accuracy", ">= 0.95"), ("plan_accuracy_en"
         ("false_refusal_rate", "-"), ("latency_ms_median", "<= 100"))
 
 
-PREVIOUS = {"valid_rate": 1.0, "plan_accuracy": 0.2296, "plan_accuracy_en": 0.2542, "plan_accuracy_es": 0.2058,
-            "point_accuracy": 0.2587, "refusal_accuracy": 0.7438, "false_refusal_rate": 0.2735,
-            "latency_ms_median": 101.9}
-"""The numbers of the default this model replaced (commit e45419a), same command, same 600 instructions."""
-PREVIOUS_WHAT = ("\"Previous default\" is the model this one continued from (commit e45419a: phase 1 above alone, "
-                 "trained before the carrier phrasings existed); its column is the number under the old split "
-                 "definition, on the very same test instructions.")
+PREVIOUS = {"valid_rate": 1.0, "plan_accuracy": 0.4238, "plan_accuracy_en": 0.4576, "plan_accuracy_es": 0.3909,
+            "point_accuracy": 0.435, "refusal_accuracy": 0.7438, "false_refusal_rate": 0.2025,
+            "latency_ms_median": 101.69}
+"""The numbers of the default this model replaced (commit f7ff0bf), same command, same 600 instructions."""
+PREVIOUS_WHAT = ("\"Previous default\" is the model this one continued from (commit f7ff0bf: phases 1 and 2 above), "
+                 "as its card gave it; the held-out split is the same, instruction for instruction.")
 """One sentence on what the "previous default" column is."""
 HELD_OUT = [
     "- Held out from training: 20 % of the phrasing templates (by a fixed hash, `_held_out` in",
@@ -39,43 +38,44 @@ HELD_OUT = [
 ]
 """What "held-out" means (the carriers came with this model; the test split did not change)."""
 NOTES = [
-    "What changed, on the same 600 instructions (per-step counts from scratch diagnostics of both models):",
+    "What changed from the previous default, on the same 600 instructions (per-step counts from scratch",
+    "diagnostics of both models; the previous default, re-measured today, gave its card's accuracies to the digit):",
     "",
-    "- Held-out steps whose template had a word the previous default never saw: right 23 % -> 53 % (of 458).",
-    "  Held-out steps made only of words it had seen: 37 % -> 45 % (of 364); pronoun steps (\"touch it\"):",
-    "  26 % -> 35 % (of 134). The first kind gained 30 points, the others 8 and 9: the vocabulary",
-    "  coverage, most likely, though no run of the same 70 minutes without the carriers separates the two.",
-    "  Steps of held-out templates that are part of a training template (next point): 12 % -> 56 % (of 142).",
+    "- Held-out steps whose template had a word phase 1's data never had: right 53 % -> 59 % (of 458).",
+    "  Held-out steps made only of words it had seen: 45 % -> 52 % (of 364); pronoun steps (\"touch it\"):",
+    "  35 % -> 54 % (of 134). Steps of held-out templates that are part of a training template: 56 % -> 59 %",
+    "  (of 142).",
     "- Leaving out every instruction with a step whose held-out template is part of a training template",
-    "  (the four one-word ones above, and, from before the carriers, \"salúdame\" in \"salúdame con la mano",
-    "  {hand}\", \"turn {dir}\" in \"turn {dir} {deg} degrees\", \"gira a la {dir}\" in \"gira a la {dir} {deg}",
-    "  grados\"): plan accuracy 0.285 -> 0.461 (362 of the 479 instructions to carry out).",
-    "- Skill sequence right 31 % -> 51 %. Whole plans by length: one step 43 % -> 67 %, two 23 % -> 46 %,",
-    "  three 6 % -> 24 %, four 0 % -> 13 %, five 0 % -> 2 %: one slip in any step fails the plan.",
-    "- Points land on the named object 44 % of the time (26 % before). False refusals 27 % -> 20 %.",
-    "- Unchanged: refusals of objects not in view, right 25 of 56 times with both models (off-topic and",
-    "  unsafe requests 100 %). Telling that an object is absent is a question for the 15 image tokens.",
-    "- On phrasings it was trained on, in new scenes (300 instructions), it plans 74 % right and points",
-    "  53 % right: the model does not fit its own training distribution yet, so the held-out gap (42 %) is",
-    "  part generalisation, part capacity and training time.",
+    "  (the four one-word ones under Data, and \"salúdame\", \"turn {dir}\", \"gira a la {dir}\", each part of a",
+    "  longer training template): plan accuracy 0.461 -> 0.528 (362 of the 479 instructions to carry out).",
+    "- Skill sequence right 51 % -> 59 %. Whole plans by length: one step 67 % -> 70 %, two 46 % -> 51 %,",
+    "  three 24 % -> 34 %, four 13 % -> 17 %, five 2 % -> 12 %: one slip in any step fails the plan.",
+    "- Points land on the named object 56 % of the time (44 % before). False refusals 20 % -> 16 %.",
+    "- Worse: refusal accuracy 0.7438 -> 0.719. Objects not in view are refused 23 of 56 times (25 before);",
+    "  unsafe requests 24 of 24, off-topic 40 of 41 (41 before). Telling that an object is absent is a",
+    "  question for the 15 image tokens.",
+    "- On phrasings it was trained on, in new scenes (300 instructions), it plans 75 % right (74 % before)",
+    "  and points 65 % right (53 % before): it still does not fit its own training distribution, so the",
+    "  gap on held-out phrasings (48 %) is part generalisation, part capacity and training time.",
     "",
 ]
 """What the measured numbers mean, from a look at the failures (per-kind and per-length counts of the
 same 600 instructions)."""
 LIMITS = [
     "- Below the keyword baseline on plan, point and refusal accuracy, and below every accuracy target.",
-    "  It is still undertrained (74 % on its own training phrasings, above); a 2.6 M-parameter model from",
-    "  scratch on 110 CPU-minutes does not reach 0.95 on held-out phrasings. Pretrained text weights, or",
-    "  several hours of training, are the next steps; until then the keyword planner is the more accurate",
+    "  It is still undertrained (75 % on its own training phrasings, above); a 2.6 M-parameter model from",
+    "  scratch on 190 minutes of one shared CPU thread does not reach 0.95 on held-out phrasings. Pretrained",
+    "  text weights, or several hours of training, are the next steps; until then the keyword planner is the more accurate",
     "  choice on this simulator's scenes, and `--planner PATH` takes a real Qwen2.5-VL or Qwen3-VL folder.",
     "- Pointing and absent objects would gain from more image tokens (at 320 px, 80 tokens, a step takes",
     "  about 2.5x as long, too slow for this budget).",
     "- It knows this simulator's 8 colours and 3 shapes, the generator's phrasings, and frames from the",
     "  robot's start pose. Descriptions are always English, whatever the instruction's language.",
-    "- Latency: about 19 generated tokens for a typical plan, most of it in the transformers generate",
-    "  loop (about 5 ms a token on one thread); the grammar mask is now a cached tensor (121 -> 111 ms",
-    "  median on 200 plans, interleaved). The median sits at the 100 ms target and moves with the load on the",
-    "  machine's other core (102-115 ms measured today).",
+    "- Latency: about 19 generated tokens for a typical plan, about 5 ms a token on one thread (greedy",
+    "  decoding in its own loop over the model's forward, the grammar mask a cached tensor). The median sits",
+    "  at the 100 ms target and moves with the load on the machine: with today's code, this model 102 ms and",
+    "  the previous default 90 ms, measured minutes apart (same architecture; this model refuses less, so",
+    "  writes longer answers); with the code before the decoding loop, 119 and 114 ms under heavier load.",
 ]
 
 
