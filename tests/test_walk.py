@@ -212,6 +212,16 @@ def test_the_last_random_command_falls_stay_fixed(seed: int, seconds: float) -> 
     assert not random_episode(seed, seconds, "walker")["fell"]
 
 
+@pytest.mark.parametrize(("seed", "seconds"), [(147, 15.0), (174, 19.0)])
+def test_fast_backward_walking_keeps_reach_to_catch_the_dcm(seed: int, seconds: float) -> None:
+    """Two falls on seeds 100-199 (fifth session), up to the moment each fell: fast backward walking
+    while turning (0.5 m/s, 0.55 rad/s) with the velocity trim adding to it, the plan asking for the
+    longest backward step every step; the backward plan cap (`backward_plan_share`) fixed both."""
+    from robot.bench_walk import random_episode
+
+    assert not random_episode(seed, seconds, "walker")["fell"]
+
+
 def test_hard_push_falls_and_damps_within_half_a_second() -> None:
     robot, client = _walking()
     robot.world.apply_impulse((0.0, 150.0, 0.0), duration=0.1)

@@ -65,6 +65,9 @@ class WalkerConfig:
     min_width: float = 0.16
     """Narrowest the feet may be placed (sole centres), m, so the legs never cross."""
     max_step_yaw: float = 0.45
+    backward_plan_share: float = 0.8
+    """The planned backward velocity (command plus trim) is at most this share of `max_step_backward`
+    per step: a plan that asks for the longest backward step every step leaves no room to catch the DCM."""
     tau_position: float = 0.25
     """Time constant pulling the reference CoM position toward the measured one, s."""
     tau_velocity: float = 0.25
@@ -386,6 +389,8 @@ class Walker:
         vx, vy, vyaw = command.vx, command.vy, command.vyaw
         if abs(vx) > 1e-3 or abs(vy) > 1e-3 or abs(vyaw) > 1e-3:
             vx, vy, vyaw = vx + self.vel_bias[0], vy + self.vel_bias[1], vyaw + self.vel_bias[2]
+            # Backward, the plan (command plus trim) keeps a margin below the longest backward step.
+            vx = max(vx, -c.backward_plan_share * c.max_step_backward / T)
         for _ in range(4):
             mid = mid + _r2(yaw + 0.5 * vyaw * T) @ np.array([vx * T, vy * T])
             yaw = yaw + vyaw * T
