@@ -111,8 +111,6 @@ class WalkerConfig:
     """Time constant of that mean square, s."""
     walk_recovery_steps: int = 2
     """A push recovery while walking lasts this many steps (the command keeps walking meanwhile)."""
-    walk_recovery_freeze: bool = True
-    """The velocity loop skips the steps of a push recovery while walking."""
     stop_snap: float = 0.05
     """When stopping, a capture foothold this close to the side-by-side one is replaced by it, m."""
     stop_snap_steps: int = 2
@@ -480,7 +478,7 @@ class Walker:
         0.5 m/s forward, 50 % of 0.3 m/s backward), so the plan's velocity is trimmed by the error of
         the last step's measured velocity."""
         _, odom, _ = self._measured
-        if self._recover_walk and self.cfg.walk_recovery_freeze:
+        if self._recover_walk:
             # Steps that catch a push say nothing of the gait's speed: restart the loop after them.
             self._last_touchdown = None
             self._vel_hist.clear()

@@ -442,10 +442,9 @@ def quat_to_rpy(w: float, x: float, y: float, z: float) -> tuple[float, float, f
     """Roll, pitch, yaw (ZYX) of a unit quaternion."""
     roll = math.atan2(2.0 * (w * x + y * z), 1.0 - 2.0 * (x * x + y * y))
     pitch = math.asin(max(-1.0, min(1.0, 2.0 * (w * y - z * x))))
-    yaw = math.atan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z))
-    return roll, pitch, yaw
+    return roll, pitch, quat_to_yaw(w, x, y, z)
 
 
 def quat_to_yaw(w: float, x: float, y: float, z: float) -> float:
-    """The yaw of `quat_to_rpy` alone (the same arithmetic), for readers that need nothing else."""
+    """The yaw of `quat_to_rpy`, for readers that need nothing else."""
     return math.atan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z))
