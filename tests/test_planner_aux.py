@@ -48,3 +48,32 @@ def test_point_label_puts_half_the_mass_on_each_axis() -> None:
     assert torch.allclose(q.sum(), torch.tensor(1.0))
     assert torch.allclose(q[0, xs].sum(), torch.tensor(0.5)) and torch.allclose(q[0, ys].sum(), torch.tensor(0.5))
     assert int(q[0, xs].argmax()) == 35 and int(q[0, ys].argmax()) == 18
+
+
+def test_train_device_choice_is_checked() -> None:
+    torch = pytest.importorskip("torch")
+    from policies.train.planner import pick_device
+
+    assert pick_device("cpu") == "cpu"
+    assert pick_device("auto") == ("cuda" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(ValueError, match="--device"):
+        pick_device("gpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="sees no GPU"):
+            pick_device("cuda")
+
+
+def test_batch_encoding_matches_one_by_one(tmp_path) -> None:  # noqa: ANN001
+    pytest.importorskip("transformers")
+    import policies.train.planner as tp
+    from policies.planner.loading import load_processor
+    from policies.planner.tiny import COMPACT_TEMPLATE, TinySize, make_checkpoint
+    from policies.train.planner_data import make_split
+
+    _, _, made = make_split("train", 2, 6, 0)
+    samples = [s.to_dict() for s in made]
+    corpus = [s["instruction"] for s in samples]
+    make_checkpoint(tmp_path, "qwen3_vl", TinySize(32, 1, 1, 32, 1), corpus, 300, tp.plan_tokens(), COMPACT_TEMPLATE,
+                    image_size=(120, 160))
+    proc = load_processor(tmp_path)
+    assert tp.encode_all(proc, samples, chunk=5) == [tp.encode(proc, s) for s in samples]

@@ -104,6 +104,9 @@ class Args:
     """Steps between checkpoints."""
     seed: int = 0
     """Seed of the scenes, the instructions and the initial weights."""
+    device: str = "cpu"
+    """Where to train: "cpu", "cuda" (a GPU), or "auto" (cuda when torch sees one). The model, the frames and
+    the dense labels then live on that device; the data is made on the CPU either way."""
     threads: int = 1
     """torch CPU threads. One: on two cores shared with other jobs, two threads spin-wait for each other
     (measured: 5.4 s a step with two, 1.0 s with one)."""
@@ -200,6 +203,36 @@ def encode(processor: Any, sample: dict[str, Any]) -> tuple[list[int], list[int]
     return prompt, answer + [tok.eos_token_id]
 
 
+def encode_all(processor: Any, samples: list[dict[str, Any]], chunk: int = 4096) -> list[tuple[list[int], list[int]]]:
+    """`encode` of every sample, the tokenizer run on batches (about 3x faster: 0.25 ms a sample)."""
+    tok = processor.tokenizer
+    merge = processor.image_processor.merge_size ** 2
+    pad = processor.image_token * (int(np.prod(_GRID_THW)) // merge)
+    out: list[tuple[list[int], list[int]]] = []
+    for k in range(0, len(samples), chunk):
+        part = samples[k:k + chunk]
+        texts = [tok.apply_chat_template(build_messages(s["instruction"], s.get("history", []), ""),
+                                         chat_template=processor.chat_template, add_generation_prompt=True,
+                                         tokenize=False).replace(processor.image_token, pad) for s in part]
+        prompts = tok(texts, add_special_tokens=False)["input_ids"]
+        answers = tok([json.dumps(s["calls"], ensure_ascii=False) for s in part], add_special_tokens=False)["input_ids"]
+        out += [(p, a + [tok.eos_token_id]) for p, a in zip(prompts, answers)]
+    return out
+
+
+def pick_device(name: str) -> str:
+    """"cpu", "cuda" or "auto" -> a torch device name; a clear error where cuda is asked for and absent."""
+    import torch
+
+    if name not in ("cpu", "cuda", "auto") and not name.startswith("cuda:"):
+        raise ValueError(f"--device must be cpu, cuda, cuda:N or auto, not {name!r}")
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"--device {name}: torch {torch.__version__} sees no GPU (a CPU build?); use --device cpu")
+    return name
+
+
 _GRID_THW = (1, 8, 10)  # set from the image processor's output in main()
 
 
@@ -216,7 +249,7 @@ def pixel_batch(image_processor: Any, rgb: np.ndarray) -> tuple[np.ndarray, np.n
 
 
 # --- loss ------------------------------------------------------------------------------------------------------
-def make_loss(groups: list[list[int]], vocab: int, sigma: float, weight: float):  # noqa: ANN201
+def make_loss(groups: list[list[int]], vocab: int, sigma: float, weight: float, device: str = "cpu"):  # noqa: ANN201
     """Cross-entropy on answer tokens; a coordinate token gets a Gaussian soft label over the tokens of
     its group (x values or y values) at neighbouring values."""
     import torch
@@ -234,6 +267,7 @@ def make_loss(groups: list[list[int]], vocab: int, sigma: float, weight: float):
     k = torch.arange(n, dtype=torch.float32)
     soft = torch.exp(-0.5 * ((k[:, None] - k[None, :]) / max(sigma, 1e-6)) ** 2)
     soft = soft / soft.sum(1, keepdim=True)
+    is_coord, group_of, index_of, gid, soft = (t.to(device) for t in (is_coord, group_of, index_of, gid, soft))
 
     def loss_fn(lg: torch.Tensor, lb: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
         """`lg`: logits of the positions that predict an answer token (K x vocabulary); `lb`: those tokens."""
@@ -303,6 +337,9 @@ def main(args: Args) -> Path:
 
     global _GRID_THW
     torch.set_num_threads(args.threads)
+    device = pick_device(args.device)
+    if device != "cpu":
+        torch.backends.cuda.matmul.allow_tf32 = True
     run = Path(args.run_dir)
     run.mkdir(parents=True, exist_ok=True)
     (run / "args.json").write_text(json.dumps(dataclasses.asdict(args), indent=2) + "\n")
@@ -325,7 +362,7 @@ def main(args: Args) -> Path:
                         image_size=(round(rgb.shape[1] * args.image_width / rgb.shape[2]), args.image_width))
         (ckpt / "trainer_state.json").write_text(json.dumps({"step": 0, "seconds": 0.0}))
     processor = load_processor(ckpt)
-    model = tf.Qwen3VLForConditionalGeneration.from_pretrained(ckpt, dtype=torch.float32)
+    model = tf.Qwen3VLForConditionalGeneration.from_pretrained(ckpt, dtype=torch.float32).to(device)
     state = json.loads((ckpt / "trainer_state.json").read_text())
     tok = processor.tokenizer
     n_params = sum(p.numel() for p in model.parameters())
@@ -333,12 +370,14 @@ def main(args: Args) -> Path:
     # 3. inputs, once
     pv, grids = pixel_batch(processor.image_processor, rgb)
     _GRID_THW = tuple(int(v) for v in grids[0])
-    enc = [encode(processor, s) for s in samples]
+    enc = encode_all(processor, samples)
     vpv, _ = pixel_batch(processor.image_processor, vrgb)
-    venc = [encode(processor, s) for s in vsamples]
+    venc = encode_all(processor, vsamples)
+    # Frames as one tensor (frames x patches x features, float16) on the training device: a batch is a gather.
+    pv_t, vpv_t = torch.from_numpy(pv).to(device), torch.from_numpy(vpv).to(device)
     xs = [tok.convert_tokens_to_ids(str(v)) for v in range(0, GRID + 1, COORD_STEP)]
     ys = [tok.convert_tokens_to_ids(f", {v}") for v in range(0, GRID + 1, COORD_STEP)]
-    loss_fn = make_loss([xs, ys], len(tok), args.coord_sigma, args.coord_weight)
+    loss_fn = make_loss([xs, ys], len(tok), args.coord_sigma, args.coord_weight, device)
     image_id = processor.image_token_id
 
     # 4. the training-only heads of the dense vision losses (planner_aux.py): saved beside the checkpoint
@@ -348,13 +387,16 @@ def main(args: Args) -> Path:
         aux = make_aux(model.config.vision_config.hidden_size, model.config.text_config.hidden_size)
         if (ckpt / "aux_heads.safetensors").exists():
             aux.load_state_dict(load_file(ckpt / "aux_heads.safetensors"))
+        aux.to(device)
         tap = FeatureTap(model)
-        dense = {k: torch.from_numpy(v) for k, v in
+        dense = {k: torch.from_numpy(v).to(device) for k, v in
                  dense_labels(masks, classes, (_GRID_THW[1], _GRID_THW[2]),
                               processor.image_processor.merge_size).items()}
         coord_targets = point_label(xs, ys, len(tok), COORD_STEP, args.coord_sigma)
 
-    def batch(idx: list[int], e: list, p: np.ndarray, ss: list) -> dict[str, torch.Tensor]:
+    grid_rows = torch.tensor(np.stack([grids[0]] * args.batch_size))
+
+    def batch(idx: list[int], e: list, p: torch.Tensor, ss: list) -> dict[str, torch.Tensor]:
         seqs = [e[i][0] + e[i][1] for i in idx]
         n = max(len(s) for s in seqs)
         ids = torch.full((len(idx), n), tok.pad_token_id, dtype=torch.long)
@@ -365,11 +407,13 @@ def main(args: Args) -> Path:
             ids[r, :len(pr) + len(an)] = torch.tensor(pr + an)
             lab[r, len(pr):len(pr) + len(an)] = torch.tensor(an)
             att[r, :len(pr) + len(an)] = 1
-        frames = [ss[i]["frame"] for i in idx]
-        return {"input_ids": ids, "attention_mask": att, "labels": lab,
-                "mm_token_type_ids": (ids == image_id).long(),
-                "pixel_values": torch.from_numpy(np.concatenate([p[f] for f in frames])).float(),
-                "image_grid_thw": torch.tensor(np.stack([grids[0]] * len(idx)))}
+        frames = torch.tensor([ss[i]["frame"] for i in idx], device=p.device)
+        grid = grid_rows[:len(idx)] if len(idx) <= len(grid_rows) else torch.tensor(np.stack([grids[0]] * len(idx)))
+        out = {"input_ids": ids, "attention_mask": att, "labels": lab, "mm_token_type_ids": (ids == image_id).long(),
+               "image_grid_thw": grid}
+        out = {k: v.to(device, non_blocking=True) for k, v in out.items()}
+        out["pixel_values"] = p[frames].reshape(-1, p.shape[-1]).float()
+        return out
 
     named = dict(model.named_parameters())
     if aux is not None:
@@ -379,7 +423,7 @@ def main(args: Args) -> Path:
     opt = torch.optim.AdamW([{"params": rest, "scale": 1.0}, {"params": vision, "scale": args.vision_lr_scale}],
                             lr=args.lr, weight_decay=args.weight_decay, betas=(0.9, 0.98))
     if (ckpt / "optimizer.safetensors").exists():
-        _load_optimizer(opt, named, load_file(ckpt / "optimizer.safetensors"))
+        _load_optimizer(opt, named, load_file(ckpt / "optimizer.safetensors", device=device))
     budget_s = args.minutes * 60.0
     total_guess = max(args.warmup + 1, min(args.steps, state.get("planned_steps", args.steps)))
 
@@ -405,12 +449,12 @@ def main(args: Args) -> Path:
         for g in opt.param_groups:
             g["lr"] = lr_at(step, frac) * g["scale"]
         idx = draw()
-        b = batch(idx, enc, pv, samples)
+        b = batch(idx, enc, pv_t, samples)
         labels = b.pop("labels")
         lg, lb, hidden = answer_logits(model, b, labels)
         loss, stats = loss_fn(lg, lb)
         if aux is not None:
-            frames = torch.tensor([samples[i]["frame"] for i in idx])
+            frames = torch.tensor([samples[i]["frame"] for i in idx], device=device)
             a_loss, a_stats = aux_loss(aux, tap, model.lm_head, hidden[b["input_ids"] == image_id],
                                        {k: v[frames] for k, v in dense.items()}, coord_targets, aux_w)
             loss_total = loss + a_loss
@@ -441,7 +485,7 @@ def main(args: Args) -> Path:
             model.eval()
             with torch.no_grad():
                 vidx = list(range(0, len(venc), max(1, len(venc) // 64)))[:64]
-                vb = batch(vidx, venc, vpv, vsamples)
+                vb = batch(vidx, venc, vpv_t, vsamples)
                 vl = vb.pop("labels")
                 vloss, vstats = loss_fn(*answer_logits(model, vb, vl)[:2])
                 # The same batch with every frame swapped for another one: how much the answers use the image.
@@ -459,7 +503,7 @@ def main(args: Args) -> Path:
             model.save_pretrained(ckpt)
             save_file(_optimizer_tensors(opt, named), ckpt / "optimizer.safetensors")
             if aux is not None:
-                save_file(aux.state_dict(), ckpt / "aux_heads.safetensors")
+                save_file({k: v.cpu() for k, v in aux.state_dict().items()}, ckpt / "aux_heads.safetensors")
             (ckpt / "trainer_state.json").write_text(json.dumps(
                 {"step": step, "seconds": spent, "cpu_seconds": cpu_before + time.process_time() - cpu0}))
             last_save = time.time()
@@ -485,8 +529,8 @@ def _optimizer_tensors(opt: Any, named: dict[str, Any]) -> dict[str, Any]:
     for name, p in named.items():
         st = opt.state.get(p)
         if st:
-            out[f"{name}::exp_avg"] = st["exp_avg"].contiguous()
-            out[f"{name}::exp_avg_sq"] = st["exp_avg_sq"].contiguous()
+            out[f"{name}::exp_avg"] = st["exp_avg"].contiguous().cpu()
+            out[f"{name}::exp_avg_sq"] = st["exp_avg_sq"].contiguous().cpu()
             out[f"{name}::step"] = torch.as_tensor(st["step"], dtype=torch.float32).reshape(1)
     return out
 

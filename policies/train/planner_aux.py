@@ -175,11 +175,11 @@ def point_label(xs: list[int], ys: list[int], vocab: int, step: int, sigma: floa
     k = torch.arange(len(xs), dtype=torch.float32)
 
     def fn(p: torch.Tensor) -> torch.Tensor:
-        out = torch.zeros((p.shape[0], vocab))
+        out = torch.zeros((p.shape[0], vocab), device=p.device)
         for col, ids in ((0, xi), (1, yi)):
             c = p[:, col:col + 1] * 1000.0 / step
-            g = torch.exp(-0.5 * ((k[None, :] - c) / max(sigma, 0.5)) ** 2)
-            out[:, ids] = 0.5 * g / g.sum(1, keepdim=True)
+            g = torch.exp(-0.5 * ((k.to(p.device)[None, :] - c) / max(sigma, 0.5)) ** 2)
+            out[:, ids.to(p.device)] = 0.5 * g / g.sum(1, keepdim=True)
         return out
 
     return fn
