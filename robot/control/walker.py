@@ -111,6 +111,11 @@ class WalkerConfig:
     """Time constant of that mean square, s."""
     walk_recovery_steps: int = 2
     """A push recovery while walking lasts this many steps (the command keeps walking meanwhile)."""
+    walk_recovery_extra: int = 2
+    """Up to this many more recovery steps, one at a time, while the measured DCM at a recovery step's
+    touchdown misses the DCM that step aimed for along the walking direction by `walk_recovery_settle`."""
+    walk_recovery_settle: float = 0.03
+    """See `walk_recovery_extra`, m."""
     stop_snap: float = 0.05
     """When stopping, a capture foothold this close to the side-by-side one is replaced by it, m."""
     stop_snap_steps: int = 2
@@ -211,6 +216,7 @@ class Walker:
         self.stepping = False
         self.recovering = False
         self._recover_walk = 0  # steps left of a push recovery while walking
+        self._recover_extra = 0
         self._steady_since = 0.0  # when the ramped command last reached the command
         self._gap_ms = 0.02 ** 2  # mean square of the DCM gap while walking steadily
         self._swing_time = self.cfg.step_time
@@ -455,7 +461,15 @@ class Walker:
         self.steps_taken += 1
         if self._recover_walk:
             self._recover_walk -= 1
+            if not self._recover_walk and self._recover_extra < c.walk_recovery_extra:
+                # The last recovery step ends; one more if the DCM is still not where it was aimed.
+                miss = (_r2(-stance.yaw) @ (xi_meas - self._xi_eos()))[0]  # along the walk
+                if abs(float(miss)) > c.walk_recovery_settle:
+                    self._recover_walk = 1
+                    self._recover_extra += 1
             self.recovering = self._recover_walk > 0
+            if not self.recovering:
+                self._recover_extra = 0
         self.shift_time = 0.0
         self.stance = swing
         self.t_phase = -ds
@@ -466,7 +480,7 @@ class Walker:
             if (self._feet_parallel() and calm) or self.idle_steps >= 8:
                 self.stepping = False
                 self.recovering = False
-                self._recover_walk = 0
+                self._recover_walk = self._recover_extra = 0
                 return self._centre(), self._centre(), False
         else:
             self.idle_steps = 0
