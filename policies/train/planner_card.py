@@ -16,12 +16,13 @@ ROWS = (("valid_rate", "1.0"), ("plan_accuracy", ">= 0.95"), ("plan_accuracy_en"
         ("false_refusal_rate", "-"), ("latency_ms_median", "<= 100"))
 
 
-PREVIOUS = {"valid_rate": 1.0, "plan_accuracy": 0.4802, "plan_accuracy_en": 0.5254, "plan_accuracy_es": 0.4362,
-            "point_accuracy": 0.5592, "refusal_accuracy": 0.719, "false_refusal_rate": 0.1587,
-            "latency_ms_median": 102.47}
-"""The numbers of the default this model replaced (commit 5f56f54), same command, same 600 instructions."""
-PREVIOUS_WHAT = ("\"Previous default\" is the model this one continued from (commit 5f56f54: phases 1 to 3 above), "
-                 "as its card gave it; the held-out split is the same, instruction for instruction.")
+PREVIOUS = {"valid_rate": 1.0, "plan_accuracy": 0.5324, "plan_accuracy_en": 0.5466, "plan_accuracy_es": 0.5185,
+            "point_accuracy": 0.6257, "refusal_accuracy": 0.6612, "false_refusal_rate": 0.1044,
+            "latency_ms_median": 116.96}
+"""The numbers of the default this model replaced (commit 17e714f), same command, same 600 instructions."""
+PREVIOUS_WHAT = ("\"Previous default\" is the model this one continued from (commit 17e714f: phases 1 to 4 above), "
+                 "as its card gave it (its latency measured beside a training job; 93 ms quiet); the held-out split is "
+                 "the same, instruction for instruction.")
 """One sentence on what the "previous default" column is."""
 HELD_OUT = [
     "- Held out from training: 20 % of the phrasing templates (by a fixed hash, `_held_out` in",
@@ -41,24 +42,25 @@ NOTES = [
     "What changed from the previous default, on the same 600 instructions (per-sample predictions of both",
     "models from scratch diagnostics):",
     "",
-    "- Whole plans by length: one step 70 % -> 71 %, two 51 % -> 58 %, three 34 % -> 39 %, four 17 % -> 28 %,",
-    "  five 12 % -> 21 %: one slip in any step still fails the plan.",
-    "- Points land on the named object 63 % of the time (56 % before). False refusals 16 % -> 10 %.",
-    "- Worse: refusal accuracy 0.719 -> 0.6612. Objects not in view are refused 15 of 56 times (23 before);",
-    "  unsafe requests 24 of 24, off-topic 41 of 41 (40 before). Each phase has refused absent objects less",
-    "  (25, 23, 15 of 56) while pointing better: with 15 image tokens it learns to find the named colour and",
-    "  shape more than to tell that they are not there.",
-    "- On phrasings it was trained on, in new scenes (300 instructions), it plans 79 % right (75 % before)",
-    "  and points 76 % right (65 % before): it still does not fit its own training distribution, so the",
-    "  gap on held-out phrasings (53 %) is part generalisation, part capacity and training time.",
+    "- Whole plans by length: one step 71 % -> 75 %, two 58 % -> 60 %, three 39 % -> 43 %, four 28 % -> 30 %,",
+    "  five 21 % -> 12 %: one slip in any step still fails the plan.",
+    "- Points land on the named object 60 % of the time (63 % before: worse). False refusals 10 % -> 13 %.",
+    "- Refusals 0.6612 -> 0.7025: objects not in view are refused 20 of 56 times (15 before; 23 and 25 in",
+    "  phases 3 and 2); unsafe requests 24 of 24, off-topic 41 of 41. With 15 image tokens, telling that the",
+    "  named colour and shape are not there is what it learns least.",
+    "- Phase 5 against phase 4 is a small step, within about one standard error (0.02) on each metric; it is",
+    "  shipped for plan and refusal accuracy and the validation loss (0.5794 -> 0.5726), at a cost in pointing.",
+    "- On phrasings it was trained on, in new scenes (300 instructions), it plans 82 % right (79 % before)",
+    "  and points 74 % right (76 % before): it still does not fit its own training distribution, so the",
+    "  gap on held-out phrasings (55 %) is part generalisation, part capacity and training time.",
     "",
 ]
 """What the measured numbers mean, from a look at the failures (per-kind and per-length counts of the
 same 600 instructions)."""
 LIMITS = [
     "- Below the keyword baseline on plan, point and refusal accuracy, and below every accuracy target.",
-    "  It is still undertrained (79 % on its own training phrasings, above): a 2.6 M-parameter model from",
-    "  scratch, 190 minutes of one CPU thread and 9 minutes of one GPU, does not reach 0.95 on held-out",
+    "  It is still undertrained (82 % on its own training phrasings, above): a 2.6 M-parameter model from",
+    "  scratch, 250 minutes of one CPU thread and 9 minutes of one GPU, does not reach 0.95 on held-out",
     "  phrasings. Pretrained text weights, or hours on a GPU (one training process per GPU: see phase 4), are",
     "  the next steps; until then the keyword planner is the more accurate choice on this simulator's scenes,",
     "  and `--planner PATH` takes a real Qwen2.5-VL or Qwen3-VL folder.",
@@ -68,8 +70,8 @@ LIMITS = [
     "  robot's start pose. Descriptions are always English, whatever the instruction's language.",
     "- Latency: about 19 generated tokens for a typical plan, about 5 ms a token on one thread (greedy",
     "  decoding in its own loop over the model's forward, the grammar mask a cached tensor). The median",
-    "  moves with the load on the machine: 93 ms with nothing else running, 117 ms with a training job on",
-    "  the other core of the 2-core machine (the table's figure is the one measured with the card).",
+    "  moves with the load on the machine: 96 and 98 ms in two runs with nothing else running (the table's",
+    "  is the first); the previous default 93 ms quiet, 117 ms with a training job on the other core.",
 ]
 
 
