@@ -192,19 +192,12 @@ def _classes_agree(classes: list[list[int]], masks: np.ndarray, samples: list[di
 
 def encode(processor: Any, sample: dict[str, Any]) -> tuple[list[int], list[int]]:
     """(prompt ids with image placeholders expanded, answer ids ending in eos) of one sample."""
-    tok = processor.tokenizer
-    text = tok.apply_chat_template(build_messages(sample["instruction"], sample.get("history", []), ""),
-                                   chat_template=processor.chat_template, add_generation_prompt=True, tokenize=False)
-    merge = processor.image_processor.merge_size ** 2
-    n_img = int(np.prod(_GRID_THW)) // merge
-    text = text.replace(processor.image_token, processor.image_token * n_img)
-    prompt = tok(text, add_special_tokens=False)["input_ids"]
-    answer = tok(json.dumps(sample["calls"], ensure_ascii=False), add_special_tokens=False)["input_ids"]
-    return prompt, answer + [tok.eos_token_id]
+    return encode_all(processor, [sample])[0]
 
 
 def encode_all(processor: Any, samples: list[dict[str, Any]], chunk: int = 4096) -> list[tuple[list[int], list[int]]]:
-    """`encode` of every sample, the tokenizer run on batches (about 3x faster: 0.25 ms a sample)."""
+    """`encode` of every sample, the tokenizer run on batches (about 3x faster than one by one: 0.25 ms a
+    sample)."""
     tok = processor.tokenizer
     merge = processor.image_processor.merge_size ** 2
     pad = processor.image_token * (int(np.prod(_GRID_THW)) // merge)
