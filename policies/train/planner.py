@@ -385,7 +385,7 @@ def main(args: Args) -> Path:
         dense = {k: torch.from_numpy(v).to(device) for k, v in
                  dense_labels(masks, classes, (_GRID_THW[1], _GRID_THW[2]),
                               processor.image_processor.merge_size).items()}
-        coord_targets = point_label(xs, ys, len(tok), COORD_STEP, args.coord_sigma)
+        coord_targets = point_label(xs, ys, len(tok), COORD_STEP, args.coord_sigma, device)
 
     grid_rows = torch.tensor(np.stack([grids[0]] * args.batch_size))
 

@@ -166,20 +166,21 @@ def aux_loss(heads: Any, tap: FeatureTap, lm_head: Any, img_hidden: Any, labels:
     return total, stats
 
 
-def point_label(xs: list[int], ys: list[int], vocab: int, step: int, sigma: float):  # noqa: ANN201
-    """A function: points (K x 2, fractions of the grid) -> K x vocab soft labels, half the mass on a
-    Gaussian over the x tokens and half on one over the y tokens (sigma in grid steps)."""
+def point_label(xs: list[int], ys: list[int], vocab: int, step: int, sigma: float,  # noqa: ANN201
+                device: str = "cpu"):
+    """A function: points (K x 2, fractions of the grid, on `device`) -> K x vocab soft labels, half the mass
+    on a Gaussian over the x tokens and half on one over the y tokens (sigma in grid steps)."""
     import torch
 
-    xi, yi = torch.tensor(xs), torch.tensor(ys)
-    k = torch.arange(len(xs), dtype=torch.float32)
+    xi, yi = torch.tensor(xs, device=device), torch.tensor(ys, device=device)
+    k = torch.arange(len(xs), dtype=torch.float32, device=device)
 
     def fn(p: torch.Tensor) -> torch.Tensor:
         out = torch.zeros((p.shape[0], vocab), device=p.device)
         for col, ids in ((0, xi), (1, yi)):
             c = p[:, col:col + 1] * 1000.0 / step
-            g = torch.exp(-0.5 * ((k.to(p.device)[None, :] - c) / max(sigma, 0.5)) ** 2)
-            out[:, ids.to(p.device)] = 0.5 * g / g.sum(1, keepdim=True)
+            g = torch.exp(-0.5 * ((k[None, :] - c) / max(sigma, 0.5)) ** 2)
+            out[:, ids] = 0.5 * g / g.sum(1, keepdim=True)
         return out
 
     return fn
