@@ -98,6 +98,18 @@ class WalkerConfig:
     """Push recovery from standing: single-support duration of the catching steps, s."""
     recovery_reach: float = 0.08
     """Push recovery from standing: how much further than a walking step a catching step may go, m."""
+    recovery_carry: float = 1.0
+    """Push recovery from standing: this share of the pelvis velocity when the push is noticed (its
+    forward and sideways parts) becomes a walking command that ramps down to standing at
+    `recovery_decel`, so the push is caught over a few steps of a walk instead of by one long step.
+    Backward it made 10 N s fall (the walk ends with the body still drifting back), so it is left out."""
+    recovery_decel: float = 0.5
+    """See `recovery_carry`, m/s^2."""
+    recovery_carry_rest: float = 1.0
+    """...only after the robot has stood still this long, s: the rocking that restarts the stepping
+    right after a stop is no push to carry."""
+    recovery_carry_step_time: float = 0.18
+    """Single-support duration of the catching steps while a carried push velocity lasts, s."""
     walk_push_gap: float = 0.065
     """Push recovery while walking starts when the measured DCM strays this far from the reference's,
     m (0: never). Ordinary steady walking strays up to 5.5 cm, a 10 N s push 8-10 cm within 0.15 s."""
@@ -109,6 +121,8 @@ class WalkerConfig:
     strains, walking and turning fast, strays more: its threshold rises)."""
     walk_push_window: float = 2.0
     """Time constant of that mean square, s."""
+    walk_recovery_step_time: float = 0.22
+    """Single-support duration of the steps of a push recovery while walking, s."""
     walk_recovery_steps: int = 2
     """A push recovery while walking lasts this many steps (the command keeps walking meanwhile)."""
     walk_recovery_extra: int = 2
@@ -217,6 +231,7 @@ class Walker:
         self.recovering = False
         self._recover_walk = 0  # steps left of a push recovery while walking
         self._recover_extra = 0
+        self._stood_since = 0.0  # when the robot last stopped stepping
         self._steady_since = 0.0  # when the ramped command last reached the command
         self._gap_ms = 0.02 ** 2  # mean square of the DCM gap while walking steadily
         self._swing_time = self.cfg.step_time
@@ -305,6 +320,14 @@ class Walker:
                 # The plan knew nothing of the push: start it from the measured state.
                 self.x_ref, self.v_ref = com[:2].copy(), vel.copy()
                 self.recovering = True
+                if c.recovery_carry > 0.0 and self.time - self._stood_since >= c.recovery_carry_rest:
+                    # Carried as a walk that slows to a stand: the steps catch the push over a few
+                    # steps instead of one long one. Backward pushes keep the plain recovery.
+                    v = c.recovery_carry * (_r2(-self._support_frame()) @ vel)
+                    v[0] = max(float(v[0]), 0.0)
+                    command = self._ramped
+                    command.vx, command.vy = float(v[0]), float(v[1])
+                    moving = True
             if moving or command.walking or pushed:
                 self._start_stepping(command, err if pushed else None, self.x_ref + self.v_ref / w)
         xi_ref = self.x_ref + self.v_ref / w
@@ -331,7 +354,11 @@ class Walker:
         (one while walking keeps the command)."""
         r = self._ramped
         if self.recovering and not self._recover_walk:
-            r.vx = r.vy = r.vyaw = 0.0
+            # Standing still is the command; a carried push velocity ramps down to it.
+            step = self.cfg.recovery_decel * self._dt
+            r.vx -= float(min(max(r.vx, -step), step))
+            r.vy -= float(min(max(r.vy, -step), step))
+            r.vyaw = 0.0
             r.walking = False
             self._steady_since = self.time
         else:
@@ -348,7 +375,13 @@ class Walker:
 
     # --- stepping ---------------------------------------------------------------------------------------
     def _step_time(self) -> float:
-        return self.cfg.recovery_step_time if self.recovering else self.cfg.step_time
+        c = self.cfg
+        if not self.recovering:
+            return c.step_time
+        if self._recover_walk:
+            return c.walk_recovery_step_time
+        r = self._ramped
+        return c.recovery_carry_step_time if (r.vx or r.vy) else c.recovery_step_time
 
     def _centre(self) -> np.ndarray:
         return 0.5 * (self.feet["left"].xy() + self.feet["right"].xy())
@@ -479,6 +512,7 @@ class Walker:
             calm = float(np.linalg.norm(xi_meas - self._centre())) < 0.07
             if (self._feet_parallel() and calm) or self.idle_steps >= 8:
                 self.stepping = False
+                self._stood_since = self.time
                 self.recovering = False
                 self._recover_walk = self._recover_extra = 0
                 return self._centre(), self._centre(), False
@@ -492,7 +526,7 @@ class Walker:
         0.5 m/s forward, 50 % of 0.3 m/s backward), so the plan's velocity is trimmed by the error of
         the last step's measured velocity."""
         _, odom, _ = self._measured
-        if self._recover_walk:
+        if self.recovering:
             # Steps that catch a push say nothing of the gait's speed: restart the loop after them.
             self._last_touchdown = None
             self._vel_hist.clear()
