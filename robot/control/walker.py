@@ -106,8 +106,8 @@ class WalkerConfig:
     recovery_decel: float = 0.5
     """See `recovery_carry`, m/s^2."""
     recovery_carry_rest: float = 1.0
-    """...only after the robot has stood still this long, s: the rocking that restarts the stepping
-    right after a stop is no push to carry."""
+    """A push is carried only after the robot has stood still this long, s: the rocking that restarts
+    the stepping right after a stop is no push to carry (carried, it walked the robot off at 0.3 m/s)."""
     recovery_carry_step_time: float = 0.18
     """Single-support duration of the catching steps while a carried push velocity lasts, s."""
     walk_push_gap: float = 0.065
