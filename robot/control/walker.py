@@ -95,7 +95,8 @@ class WalkerConfig:
     recovery_measured_weight: float = 1.0
     """Push recovery from standing: share of the measured DCM in the feedback and step aim."""
     recovery_step_time: float = 0.22
-    """Push recovery from standing: single-support duration of the catching steps, s."""
+    """Push recovery from standing: single-support duration of the catching steps once no push velocity
+    is carried (backward pushes, and the steps that end a carried one), s."""
     recovery_reach: float = 0.08
     """Push recovery from standing: how much further than a walking step a catching step may go, m."""
     recovery_carry: float = 1.0
