@@ -184,7 +184,9 @@ def _speed(controller: str) -> tuple[float, float]:
 
 
 def _arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--episodes", type=int, default=20, help="random-command episodes (seeds 0..N-1)")
+    p.add_argument("--episodes", type=int, default=20, help="random-command episodes (seeds S..S+N-1)")
+    p.add_argument("--first-seed", type=int, default=0, metavar="S",
+                   help="seed of the first random-command episode (0; the walker was tuned on seeds 0-199)")
     p.add_argument("--seconds", type=float, default=30.0, help="simulated seconds per episode")
     p.add_argument("--controller", default="walker",
                    help="System 1: walker (model-based), learned[:PATH] (bare: the shipped policy) or unitree-policy:PATH")
@@ -200,11 +202,14 @@ def bench_walk(args: argparse.Namespace) -> Result:
 
     ctl = args.controller
     check_controller(ctl)  # fail fast on a bad spec, without loading torch before the workers fork
-    result: Result = {"controller": ctl, "episodes": args.episodes, "seconds": args.seconds}
+    result: Result = {"controller": ctl, "episodes": args.episodes, "first_seed": args.first_seed,
+                      "seconds": args.seconds}
     with ProcessPoolExecutor(max_workers=max(1, args.workers)) as pool:
-        futures = [pool.submit(random_episode, seed, args.seconds, ctl) for seed in range(args.episodes)]
+        seeds = range(args.first_seed, args.first_seed + args.episodes)
+        futures = [pool.submit(random_episode, seed, args.seconds, ctl) for seed in seeds]
         eps = [f.result() for f in tqdm(futures, desc="random commands", unit="episode")]
         result["falls"] = sum(e["fell"] for e in eps)
+        result["fall_seeds"] = [seed for seed, e in zip(seeds, eps) if e["fell"]]
         for k in ("vx", "vy", "yaw"):
             result[f"tracking_error_{k}"] = float(np.nanmean([e[k] for e in eps]))
         # The reference commands, one axis each.

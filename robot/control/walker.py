@@ -136,6 +136,12 @@ class WalkerConfig:
     stop_snap_steps: int = 2
     """The stop snap acts for this many steps after a stop; then the capture foothold stands, so a DCM
     drifting a few centimetres a step is caught instead of ignored until the robot falls."""
+    plan_envelope: tuple[float, float, float, float] = (1.2, 0.6, 0.4, 0.8)
+    """The velocity loop's trim keeps the planned velocity (command plus trim) inside this ellipsoid:
+    semi-axes forward and backward (m/s), sideways (m/s) and yaw rate (rad/s). Where the command
+    alone reaches it, there is no trim. Trimmed past it, walking forward, sideways and turning at once
+    fell (0.6 m/s, 0.2 m/s and 0.6 rad/s into the turn: the trim took the plan to 0.9 m/s, 0.3 m/s).
+    Straight walking is untouched up to 1.2 m/s planned (0.9 m/s commanded)."""
     velocity_gain: float = 0.3
     """Integral gain of the velocity loop, per step."""
     max_velocity_bias: tuple[float, float, float] = (0.3, 0.15, 0.4)
@@ -560,6 +566,8 @@ class Walker:
         # foot and the robot backward), and none is carried across a reversal (windup).
         self.vel_bias[np.abs(wanted) < 1e-3] *= c.idle_bias_decay
         self.vel_bias[np.sign(self.vel_bias) * np.sign(wanted) < 0] *= 0.5
+        # Inside the plan envelope; a trim it cuts goes over a few steps, as above.
+        self.vel_bias *= max(_envelope_scale(wanted, self.vel_bias, c.plan_envelope), c.idle_bias_decay)
 
     def _measure_foot(self, side: str) -> _Foot:
         state, odom, R = self._measured
@@ -696,6 +704,20 @@ class Walker:
         wgt = float(min(max(command.arm_weight, 0.0), 1.0))
         cmd.q[upper] = (1.0 - wgt) * own[upper] + wgt * command.arm_q[upper]
         return cmd
+
+
+def _envelope_scale(command: np.ndarray, trim: np.ndarray, axes: tuple[float, float, float, float]) -> float:
+    """The largest s in [0, 1] that keeps command + s * trim inside the ellipsoid of `axes` (forward,
+    backward, sideways, yaw rate); 0 when the command alone is outside it."""
+    forward = command[0] + trim[0] >= 0.0
+    lims = np.array([axes[0] if forward else axes[1], axes[2], axes[3]])
+    c, t = command / lims, trim / lims
+    a, b, e = float(t @ t), 2.0 * float(c @ t), float(c @ c) - 1.0
+    if a < 1e-12 or a + b + e <= 0.0:  # no trim, or the whole trim fits
+        return 1.0
+    if e >= 0.0:
+        return 0.0
+    return min(1.0, max(0.0, (-b + math.sqrt(b * b - 4.0 * a * e)) / (2.0 * a)))
 
 
 def _smooth_rate(s: float) -> float:
