@@ -254,7 +254,18 @@ def test_the_velocity_trim_stays_inside_the_plan_envelope(seed: int, seconds: fl
     """Two of the three falls left on seeds 100-199 (eighth session), up to the moment each fell:
     walking forward, sideways and turning at once (about 0.55 m/s, 0.18 m/s, 0.55 rad/s), the velocity
     trim at its caps took the plan to about 0.85 m/s forward and 0.3 m/s sideways; the plan envelope
-    (`plan_envelope`) fixed both (the third, 197, now falls 1.6 s later)."""
+    (`plan_envelope`) fixed both (the third, 197, fell 1.6 s later until the gentler ramp below)."""
+    from robot.bench_walk import random_episode
+
+    assert not random_episode(seed, seconds, "walker")["fell"]
+
+
+@pytest.mark.parametrize(("seed", "seconds"), [(197, 9.0), (275, 7.0)])
+def test_a_change_of_gait_ramps_gently(seed: int, seconds: float) -> None:
+    """Falls on seeds 100-299 (eighth session), up to the moment each fell, that the gentler ramp
+    between walking commands (`change_accel`) fixed: 197, a side-step reversal while walking 0.45 m/s and
+    turning at 0.56 rad/s; 275, fast backward walking and turning (0.45 m/s, 0.36 rad/s) turned into a
+    side-step."""
     from robot.bench_walk import random_episode
 
     assert not random_episode(seed, seconds, "walker")["fell"]
