@@ -249,6 +249,21 @@ def test_fast_backward_walking_keeps_reach_to_catch_the_dcm(seed: int, seconds: 
     assert not random_episode(seed, seconds, "walker")["fell"]
 
 
+def test_the_plan_envelope_scales_the_trim_to_its_surface() -> None:
+    from robot.control.walker import _envelope_scale
+
+    axes = (1.2, 0.6, 0.4, 0.8)
+    straight = _envelope_scale(np.array([0.6, 0.0, 0.0]), np.array([0.3, 0.0, 0.0]), axes)
+    assert straight == 1.0  # 0.9 m/s planned fits: the whole trim
+    corner = np.array([0.5, 0.1, 0.5])
+    s = _envelope_scale(corner, np.array([0.3, 0.1, 0.0]), axes)
+    plan = (corner + s * np.array([0.3, 0.1, 0.0])) / np.array([1.2, 0.4, 0.8])
+    assert 0.0 < s < 1.0 and abs(float(plan @ plan) - 1.0) < 1e-9  # cut to the surface
+    assert _envelope_scale(np.array([0.0, 0.0, 1.0]), np.array([0.0, 0.0, 0.1]), axes) == 0.0  # outside
+    back = _envelope_scale(np.array([-0.5, 0.0, 0.0]), np.array([-0.2, 0.0, 0.0]), axes)
+    assert abs(back - 0.5) < 1e-9  # backward uses its own semi-axis: -0.5 - 0.1 = -0.6
+
+
 @pytest.mark.parametrize(("seed", "seconds"), [(170, 7.0), (196, 10.0)])
 def test_the_velocity_trim_stays_inside_the_plan_envelope(seed: int, seconds: float) -> None:
     """Two of the three falls left on seeds 100-199 (eighth session), up to the moment each fell:
