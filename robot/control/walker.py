@@ -146,11 +146,12 @@ class WalkerConfig:
     semi-axes forward and backward (m/s), sideways (m/s) and yaw rate (rad/s). Where the command
     alone reaches it, there is no trim. Trimmed past it, walking forward, sideways and turning at once
     fell (0.6 m/s, 0.2 m/s and 0.6 rad/s into the turn: the trim took the plan to 0.9 m/s, 0.3 m/s).
-    Straight walking is untouched up to 1.2 m/s planned (0.9 m/s commanded)."""
+    Straight walking keeps its whole trim up to 1.2 m/s planned (0.8 m/s commanded)."""
     velocity_gain: float = 0.3
     """Integral gain of the velocity loop, per step."""
-    max_velocity_bias: tuple[float, float, float] = (0.3, 0.15, 0.4)
-    """Largest trim the velocity loop may add to the plan (vx, vy, yaw rate)."""
+    max_velocity_bias: tuple[float, float, float] = (0.4, 0.15, 0.4)
+    """Largest trim the velocity loop may add to the plan (vx, vy, yaw rate). Forward 0.3 left 0.8 m/s
+    at 0.69 m/s (error 0.112); 0.4 walks it to within 0.056, the plan envelope keeping the corners."""
     idle_bias_decay: float = 0.5
     """Each step, the trim of an axis that is no longer commanded is multiplied by this."""
     tilt_gain: float = -0.1
