@@ -186,7 +186,7 @@ def _speed(controller: str) -> tuple[float, float]:
 def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--episodes", type=int, default=20, help="random-command episodes (seeds S..S+N-1)")
     p.add_argument("--first-seed", type=int, default=0, metavar="S",
-                   help="seed of the first random-command episode (0; the walker was tuned on seeds 0-199)")
+                   help="seed of the first random-command episode (the walker's fixes were found on seeds 0-299)")
     p.add_argument("--seconds", type=float, default=30.0, help="simulated seconds per episode")
     p.add_argument("--controller", default="walker",
                    help="System 1: walker (model-based), learned[:PATH] (bare: the shipped policy) or unitree-policy:PATH")
