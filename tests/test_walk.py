@@ -228,22 +228,33 @@ def test_a_walk_command_during_a_push_recovery_waits_for_it() -> None:
     robot.close()
 
 
-@pytest.mark.parametrize(("seed", "seconds"), [(37, 11.0), (94, 17.0)])
-def test_the_last_random_command_falls_stay_fixed(seed: int, seconds: float) -> None:
-    """The two falls left in `bench walk --episodes 100` (fourth session), up to the moment each fell:
-    seed 37, a fast walk and turn turned into a side-step and the forward velocity trim was dropped at
-    once (fell at 10.7 s); seed 94, stepping in place after a stop with the foothold snapped to the
-    side-by-side one step after step while the DCM drifted back (fell at 16.2 s)."""
-    from robot.bench_walk import random_episode
+# Random-command episodes that once fell, replayed up to the moment each fell (simulated seconds after
+# the bench's start), with what fell and what fixed it.
+_FIXED_FALLS = [
+    # Fourth session, `bench walk --episodes 100`: a fast walk and turn turned into a side-step and the
+    # forward trim was dropped at once (fell at 10.7 s): `idle_bias_decay`.
+    pytest.param(37, 11.0, id="37-trim-dropped-at-once"),
+    # Stepping in place after a stop, the foothold snapped to the side-by-side one step after step while
+    # the DCM drifted back (16.2 s): `stop_snap_steps`.
+    pytest.param(94, 17.0, id="94-stop-snap"),
+    # Fifth session, seeds 100-199: fast backward walking while turning (0.5 m/s, 0.55 rad/s), the trim
+    # adding to it, the plan asking for the longest backward step every step: `backward_plan_share`.
+    pytest.param(147, 15.0, id="147-backward-reach"),
+    pytest.param(174, 19.0, id="174-backward-reach"),
+    # Eighth session: walking forward, sideways and turning at once (about 0.55 m/s, 0.18 m/s,
+    # 0.55 rad/s), the trim at its caps took the plan to about 0.85 m/s forward and 0.3 m/s sideways:
+    # `plan_envelope`.
+    pytest.param(170, 7.0, id="170-plan-envelope"),
+    pytest.param(196, 10.0, id="196-plan-envelope"),
+    # A side-step reversal while walking 0.45 m/s and turning at 0.56 rad/s (197), and fast backward
+    # walking and turning (0.45 m/s, 0.36 rad/s) turned into a side-step (275): `change_accel`.
+    pytest.param(197, 9.0, id="197-gentle-ramp"),
+    pytest.param(275, 7.0, id="275-gentle-ramp"),
+]
 
-    assert not random_episode(seed, seconds, "walker")["fell"]
 
-
-@pytest.mark.parametrize(("seed", "seconds"), [(147, 15.0), (174, 19.0)])
-def test_fast_backward_walking_keeps_reach_to_catch_the_dcm(seed: int, seconds: float) -> None:
-    """Two falls on seeds 100-199 (fifth session), up to the moment each fell: fast backward walking
-    while turning (0.5 m/s, 0.55 rad/s) with the velocity trim adding to it, the plan asking for the
-    longest backward step every step; the backward plan cap (`backward_plan_share`) fixed both."""
+@pytest.mark.parametrize(("seed", "seconds"), _FIXED_FALLS)
+def test_random_command_falls_stay_fixed(seed: int, seconds: float) -> None:
     from robot.bench_walk import random_episode
 
     assert not random_episode(seed, seconds, "walker")["fell"]
@@ -262,28 +273,6 @@ def test_the_plan_envelope_scales_the_trim_to_its_surface() -> None:
     assert _envelope_scale(np.array([0.0, 0.0, 1.0]), np.array([0.0, 0.0, 0.1]), axes) == 0.0  # outside
     back = _envelope_scale(np.array([-0.5, 0.0, 0.0]), np.array([-0.2, 0.0, 0.0]), axes)
     assert abs(back - 0.5) < 1e-9  # backward uses its own semi-axis: -0.5 - 0.1 = -0.6
-
-
-@pytest.mark.parametrize(("seed", "seconds"), [(170, 7.0), (196, 10.0)])
-def test_the_velocity_trim_stays_inside_the_plan_envelope(seed: int, seconds: float) -> None:
-    """Two of the three falls left on seeds 100-199 (eighth session), up to the moment each fell:
-    walking forward, sideways and turning at once (about 0.55 m/s, 0.18 m/s, 0.55 rad/s), the velocity
-    trim at its caps took the plan to about 0.85 m/s forward and 0.3 m/s sideways; the plan envelope
-    (`plan_envelope`) fixed both (the third, 197, fell 1.6 s later until the gentler ramp below)."""
-    from robot.bench_walk import random_episode
-
-    assert not random_episode(seed, seconds, "walker")["fell"]
-
-
-@pytest.mark.parametrize(("seed", "seconds"), [(197, 9.0), (275, 7.0)])
-def test_a_change_of_gait_ramps_gently(seed: int, seconds: float) -> None:
-    """Falls on seeds 100-299 (eighth session), up to the moment each fell, that the gentler ramp
-    between walking commands (`change_accel`) fixed: 197, a side-step reversal while walking 0.45 m/s and
-    turning at 0.56 rad/s; 275, fast backward walking and turning (0.45 m/s, 0.36 rad/s) turned into a
-    side-step."""
-    from robot.bench_walk import random_episode
-
-    assert not random_episode(seed, seconds, "walker")["fell"]
 
 
 def test_walking_sideways_into_a_turn_keeps_its_feet() -> None:
