@@ -16,13 +16,12 @@ ROWS = (("valid_rate", "1.0"), ("plan_accuracy", ">= 0.95"), ("plan_accuracy_en"
         ("false_refusal_rate", "-"), ("latency_ms_median", "<= 100"))
 
 
-PREVIOUS = {"valid_rate": 1.0, "plan_accuracy": 0.5324, "plan_accuracy_en": 0.5466, "plan_accuracy_es": 0.5185,
-            "point_accuracy": 0.6257, "refusal_accuracy": 0.6612, "false_refusal_rate": 0.1044,
-            "latency_ms_median": 116.96}
-"""The numbers of the default this model replaced (commit 17e714f), same command, same 600 instructions."""
-PREVIOUS_WHAT = ("\"Previous default\" is the model this one continued from (commit 17e714f: phases 1 to 4 above), "
-                 "as its card gave it (its latency measured beside a training job; 93 ms quiet); the held-out split is "
-                 "the same, instruction for instruction.")
+PREVIOUS = {"valid_rate": 1.0, "plan_accuracy": 0.5491, "plan_accuracy_en": 0.5381, "plan_accuracy_es": 0.5597,
+            "point_accuracy": 0.5968, "refusal_accuracy": 0.7025, "false_refusal_rate": 0.1294,
+            "latency_ms_median": 95.96}
+"""The numbers of the default this model replaced (commit ccba411), same command, same 600 instructions."""
+PREVIOUS_WHAT = ("\"Previous default\" is the model this one continued from (commit ccba411: phases 1 to 5 above), "
+                 "as its card gave it; the held-out split is the same, instruction for instruction.")
 """One sentence on what the "previous default" column is."""
 HELD_OUT = [
     "- Held out from training: 20 % of the phrasing templates (by a fixed hash, `_held_out` in",
@@ -42,25 +41,30 @@ NOTES = [
     "What changed from the previous default, on the same 600 instructions (per-sample predictions of both",
     "models from scratch diagnostics):",
     "",
-    "- Whole plans by length: one step 71 % -> 75 %, two 58 % -> 60 %, three 39 % -> 43 %, four 28 % -> 30 %,",
-    "  five 21 % -> 12 %: one slip in any step still fails the plan.",
-    "- Points land on the named object 60 % of the time (63 % before: worse). False refusals 10 % -> 13 %.",
-    "- Refusals 0.6612 -> 0.7025: objects not in view are refused 20 of 56 times (15 before; 23 and 25 in",
-    "  phases 3 and 2); unsafe requests 24 of 24, off-topic 41 of 41. With 15 image tokens, telling that the",
-    "  named colour and shape are not there is what it learns least.",
-    "- Phase 5 against phase 4 is a small step, within about one standard error (0.02) on each metric; it is",
-    "  shipped for plan and refusal accuracy and the validation loss (0.5794 -> 0.5726), at a cost in pointing.",
-    "- On phrasings it was trained on, in new scenes (300 instructions), it plans 82 % right (79 % before)",
-    "  and points 74 % right (76 % before): it still does not fit its own training distribution, so the",
-    "  gap on held-out phrasings (55 %) is part generalisation, part capacity and training time.",
+    "- Whole plans by length: one step 75 % -> 78 %, two 60 % -> 62 %, three 43 % -> 48 %, four 30 % -> 30 %,",
+    "  five 12 % -> 17 %: one slip in any step still fails the plan.",
+    "- Points land on the named object 63 % of the time (60 % before). False refusals 13 % -> 10 %.",
+    "- Refusals 0.7025 -> 0.6529 (worse): objects not in view are refused 14 of 56 times (20 before);",
+    "  unsafe requests 24 of 24, off-topic 41 of 41. With 15 image tokens, telling that the named colour and",
+    "  shape are not there is what it learns least, and this phase traded some of it for fewer false refusals.",
+    "- Chosen apart from the test split: two phase-6 runs were trained side by side from phase 5's checkpoint",
+    "  (lr 0.00015 for 56 min, this model; a warm restart at lr 0.0005 for 90 min), and scored with phase 5",
+    "  on a selection split of 600 instructions in held-out phrasings over validation scenes (seeds from",
+    "  910,000, never trained on, not the test split): plan 0.557, 0.535 and 0.521 (phase 5), points 0.582,",
+    "  0.574 and 0.551, refusals 0.647, 0.687 and 0.667. The validation loss told them apart no better than",
+    "  its noise (0.5775, 0.5725, 0.5726). On the test split the other run scored plan 0.5741, point 0.6662,",
+    "  refusal 0.6529.",
+    "- On phrasings it was trained on, in new scenes (300 instructions), it plans 83 % right (82 % before)",
+    "  and points 77 % right (74 % before): it still does not fit its own training distribution, so the",
+    "  gap on held-out phrasings (58 %) is part generalisation, part capacity and training time.",
     "",
 ]
 """What the measured numbers mean, from a look at the failures (per-kind and per-length counts of the
 same 600 instructions)."""
 LIMITS = [
     "- Below the keyword baseline on plan, point and refusal accuracy, and below every accuracy target.",
-    "  It is still undertrained (82 % on its own training phrasings, above): a 2.6 M-parameter model from",
-    "  scratch, 250 minutes of one CPU thread and 9 minutes of one GPU, does not reach 0.95 on held-out",
+    "  It is still undertrained (83 % on its own training phrasings, above): a 2.6 M-parameter model from",
+    "  scratch, 306 minutes of one CPU thread and 9 minutes of one GPU, does not reach 0.95 on held-out",
     "  phrasings. Pretrained text weights, or hours on a GPU (one training process per GPU: see phase 4), are",
     "  the next steps; until then the keyword planner is the more accurate choice on this simulator's scenes,",
     "  and `--planner PATH` takes a real Qwen2.5-VL or Qwen3-VL folder.",
@@ -70,8 +74,8 @@ LIMITS = [
     "  robot's start pose. Descriptions are always English, whatever the instruction's language.",
     "- Latency: about 19 generated tokens for a typical plan, about 5 ms a token on one thread (greedy",
     "  decoding in its own loop over the model's forward, the grammar mask a cached tensor). The median",
-    "  moves with the load on the machine: 96 and 98 ms in two runs with nothing else running (the table's",
-    "  is the first); the previous default 93 ms quiet, 117 ms with a training job on the other core.",
+    "  moves with the load on the machine: 97 ms with nothing else running (the table's), 101 ms beside a",
+    "  training job on the other core; the previous default 96 and 98 ms quiet.",
 ]
 
 
