@@ -86,6 +86,17 @@ def test_same_call_failing_twice_stops() -> None:
     assert out.status == "failed" and "tried twice" in out.message and out.plans == 2
 
 
+def test_the_same_target_failing_twice_stops_though_its_point_moved() -> None:
+    # Each plan reads the point from a new frame: an object that is not there comes back a few pixels off.
+    moved = {"skill": "walk_to", "target": {"object": "red cube", "point_2d": [520, 580]}}
+    other = {"skill": "walk_to", "target": {"object": "blue cube", "point_2d": [520, 580]}}
+    runner = StubRunner(fail=["walk_to"] * 4)
+    out = Agent(ScriptPlanner([[WALK], [moved], [other]]), runner).run("go")
+    assert out.status == "failed" and "tried twice" in out.message and out.plans == 2
+    out = Agent(ScriptPlanner([[WALK], [other], [moved]]), StubRunner(fail=["walk_to"] * 4)).run("go")
+    assert "tried twice" in out.message and out.plans == 3  # another object is another call
+
+
 def test_refuse_and_done_from_the_planner_end_the_episode() -> None:
     runner = StubRunner()
     out = Agent(ScriptPlanner([[{"skill": "refuse", "reason": "I cannot see a green ball here."}]]), runner).run("x")
