@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from robot.argtypes import non_negative_int, positive_float, positive_int
+
 Result = dict[str, Any]
 
 
@@ -66,12 +68,12 @@ def format_table(result: Result) -> str:
 
 # --- bench sim ---------------------------------------------------------------------------------------
 def _sim_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--seconds", type=float, default=10.0,
+    p.add_argument("--seconds", type=positive_float, default=10.0,
                    help="simulated seconds to time for each of raw physics and the stack")
-    p.add_argument("--block", type=int, default=25,
+    p.add_argument("--block", type=positive_int, default=25,
                    help="physics steps per timed block; raw and stack blocks alternate from one saved "
                         "standing state. Short, because without motor torques the robot sags")
-    p.add_argument("--camera-frames", type=int, default=20,
+    p.add_argument("--camera-frames", type=non_negative_int, default=20,
                    help="head-camera frames to time")
     p.add_argument("--seed", type=int, default=0, help="world seed")
 
@@ -255,7 +257,7 @@ def _breakdown(world: Any, bridge: Any, cmd: Any, saved: int, n: int, blocks: in
 
 # --- bench walk: a stub until robot/bench_walk.py registers the real one ----------------------------------
 def _walk_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--episodes", type=int, default=20, help="walking episodes to run")
+    p.add_argument("--episodes", type=positive_int, default=20, help="walking episodes to run")
     p.add_argument("--seed", type=int, default=0, help="seed of the first episode")
 
 

@@ -11,6 +11,7 @@ import math
 import time
 from typing import Callable
 
+from robot.argtypes import positive_int
 from robot.bench import Result, bench
 
 WALK_ENV: Callable[[], tuple[type, int]] | None = None
@@ -18,8 +19,8 @@ WALK_ENV: Callable[[], tuple[type, int]] | None = None
 
 
 def _arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--steps", type=int, default=1500, help="env steps to time (50 Hz; 10 physics steps each)")
-    p.add_argument("--block", type=int, default=3,
+    p.add_argument("--steps", type=positive_int, default=1500, help="env steps to time (50 Hz; 10 physics steps each)")
+    p.add_argument("--block", type=positive_int, default=3,
                    help="env steps per timed block; env and raw blocks alternate from one saved standing "
                         "state. Short, because raw physics has no motor torques and the robot sags")
     p.add_argument("--seed", type=int, default=0, help="reset seed")

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from robot.argtypes import positive_int
 from robot.bench import Result, bench
 
 SKILLS = ("walk_to", "walk", "turn", "face", "look_at", "point_at", "wave", "touch", "push", "squat", "stand",
@@ -107,11 +108,11 @@ def episode(seed: int, skill: str) -> dict[str, Any]:
 
 
 def _arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--seeds", type=int, default=3,
+    p.add_argument("--seeds", type=positive_int, default=3,
                    help="scenes per skill (seeds 0..N-1); the issue's target is measured over 20")
     p.add_argument("--first-seed", type=int, default=0, help="first scene seed")
     p.add_argument("--skills", default=",".join(SKILLS), help="comma-separated skills to run")
-    p.add_argument("--workers", type=int, default=1,
+    p.add_argument("--workers", type=positive_int, default=1,
                    help="processes (each episode is one single-threaded simulation)")
     p.add_argument("--episodes-out", default=None, metavar="FILE",
                    help="also write every episode (call, verdicts, numbers) as JSON lines to FILE")

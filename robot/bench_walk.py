@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from robot.argtypes import number, positive_int
 from robot.bench import Result, bench
 from robot.control.plugins import check_controller, make_controller
 
@@ -184,13 +185,14 @@ def _speed(controller: str) -> tuple[float, float]:
 
 
 def _arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--episodes", type=int, default=20, help="random-command episodes (seeds S..S+N-1)")
+    p.add_argument("--episodes", type=positive_int, default=20, help="random-command episodes (seeds S..S+N-1)")
     p.add_argument("--first-seed", type=int, default=0, metavar="S",
                    help="seed of the first random-command episode (the walker's fixes were found on seeds 0-299)")
-    p.add_argument("--seconds", type=float, default=30.0, help="simulated seconds per episode")
+    p.add_argument("--seconds", type=number(float, 1.0, low_open=True), default=30.0,
+                   help="simulated seconds per episode (tracking is measured after the first second)")
     p.add_argument("--controller", default="walker",
                    help="System 1: walker (model-based), learned[:PATH] (bare: the shipped policy) or unitree-policy:PATH")
-    p.add_argument("--workers", type=int, default=2, help="processes to run episodes in")
+    p.add_argument("--workers", type=positive_int, default=2, help="processes to run episodes in")
     p.add_argument("--quick", action="store_true",
                    help="skip the top-speed and push searches (falls, tracking and speed only)")
 

@@ -13,7 +13,9 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import NoReturn, Sequence
+from typing import Any, NoReturn, Sequence
+
+from robot.argtypes import positive_float, positive_int
 
 PROG = "humanoid"
 
@@ -23,7 +25,12 @@ class CliError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse with errors on one line (argparse prints the whole usage block)."""
+    """argparse with errors on one line (argparse prints the whole usage block), and no abbreviated
+    options: `--episodes` must not quietly mean `--episodes-out`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
@@ -74,16 +81,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0.0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r} must be a positive number")
-    return value
-
-
 # --- commands ----------------------------------------------------------------------------------------
 def _cmd_bench(args: argparse.Namespace) -> int:
     try:
@@ -118,7 +115,7 @@ def _add_show_commands(sub: argparse._SubParsersAction) -> None:
     _add_stage_options(demo)
     demo.add_argument("--stand", action="store_true",
                       help="the standing demo instead: no planner, the robot holds its stance for --seconds")
-    demo.add_argument("--seconds", type=_positive_float, default=5.0, help="with --stand: simulated seconds to stand")
+    demo.add_argument("--seconds", type=positive_float, default=5.0, help="with --stand: simulated seconds to stand")
     demo.set_defaults(func=_cmd_demo)
 
     chat = sub.add_parser(
@@ -147,22 +144,12 @@ def _add_stage_options(p: argparse.ArgumentParser) -> None:
                         "released TorchScript walking policy)")
     p.add_argument("--gui", action="store_true",
                    help="open PyBullet's window and pace the simulation at real time (needs a display)")
-    p.add_argument("--fps", type=_positive_float, default=20.0, help="video frames per simulated second")
+    p.add_argument("--fps", type=positive_float, default=20.0, help="video frames per simulated second")
     p.add_argument("--no-video", action="store_true", help="skip video.mp4 (faster)")
-    p.add_argument("--max-steps", type=_positive_int, default=12, help="most skill calls for one instruction")
-    p.add_argument("--threads", type=_positive_int, default=1, help="torch CPU threads for a model planner")
+    p.add_argument("--max-steps", type=positive_int, default=12, help="most skill calls for one instruction")
+    p.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads for a model planner")
     p.add_argument("--runs-dir", type=Path, default=Path("runs"), help="folder to create the run folder in")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be 1 or more")
-    return value
 
 
 def _check_display(args: argparse.Namespace) -> None:
@@ -253,7 +240,7 @@ def _add_planner_commands(sub: argparse._SubParsersAction) -> None:
     plan.add_argument("--scene", default="demo", metavar="SEED_OR_FILE",
                       help="demo (the demo's scene), a scene.json file, or an integer seed for a random scene")
     plan.add_argument("--planner", default="default", help=planner_help)
-    plan.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    plan.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads")
     plan.add_argument("--json", action="store_true", help="print the plan as one JSON object on the last line")
     plan.set_defaults(func=_cmd_plan)
 
@@ -268,10 +255,10 @@ def _add_planner_commands(sub: argparse._SubParsersAction) -> None:
                                               "plan_accuracy (_en, _es), point_accuracy, refusal_accuracy, "
                                               "latency_ms_median.", formatter_class=_formatter)
     ep.add_argument("--planner", default="default", help=planner_help)
-    ep.add_argument("--scenes", type=int, default=100, help="held-out scenes to render")
-    ep.add_argument("--per-scene", type=int, default=6, help="instructions per scene")
+    ep.add_argument("--scenes", type=positive_int, default=100, help="held-out scenes to render")
+    ep.add_argument("--per-scene", type=positive_int, default=6, help="instructions per scene")
     ep.add_argument("--no-baseline", action="store_true", help="skip the keyword baseline")
-    ep.add_argument("--threads", type=int, default=1, help="torch CPU threads (latency is measured on these)")
+    ep.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads (latency is measured on these)")
     ep.add_argument("--cache", default=None, help="folder to keep the rendered split in between runs")
     ep.add_argument("--quiet", action="store_true", help="no progress bars")
     ep.add_argument("--json", action="store_true", help="also print the results as one JSON object on the last line")
@@ -360,13 +347,13 @@ def _add_task_eval(evals: argparse._SubParsersAction) -> None:
     et.add_argument("--planner", default="oracle",
                     help="oracle (the ground-truth plan: measures skills and controller alone), keyword, "
                          "default or a model folder")
-    et.add_argument("--episodes", type=int, default=30, help="episodes in all, spread over the tasks")
+    et.add_argument("--episodes", type=positive_int, default=30, help="episodes in all, spread over the tasks")
     et.add_argument("--tasks", default="all", help="task ids, comma-separated, or single, chain, all")
     et.add_argument("--split", default="train",
                     help="train, new_layouts, held_out_combos or held_out_phrasings")
     et.add_argument("--first-seed", type=int, default=0, help="seed of the first episode")
-    et.add_argument("--workers", type=int, default=1, help="processes (one simulation each)")
-    et.add_argument("--threads", type=int, default=1, help="torch CPU threads for a model planner")
+    et.add_argument("--workers", type=positive_int, default=1, help="processes (one simulation each)")
+    et.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads for a model planner")
     et.add_argument("--task-file", action="append", default=[],
                     help="a JSON file of more tasks (envs/tasks.json's layout); repeatable")
     et.add_argument("--runs-dir", type=Path, default=Path("runs"), help="folder to create the run folder in")

@@ -67,6 +67,35 @@ def test_bad_value_exits_2_with_one_line() -> None:
     assert "--seconds" in _one_error_line(res)
 
 
+@pytest.mark.parametrize("args", [
+    ["bench", "walk", "--episodes", "0"],  # used to run on and print NaN tracking errors
+    ["bench", "walk", "--seconds", "-5"],
+    ["eval", "planner", "--scenes", "0"],  # used to fail deep inside with "need at least one array"
+    ["eval", "tasks", "--episodes", "2.5"],
+    ["bench", "sim", "--seconds", "nan"],
+])
+def test_out_of_range_values_exit_2_with_one_line(args: list[str]) -> None:
+    res = humanoid(*args)
+    assert res.returncode == 2
+    assert args[-2] in _one_error_line(res)
+
+
+def test_options_are_not_abbreviated() -> None:
+    # `--episodes` once silently meant bench skills' `--episodes-out` (a file named "-1" was the result).
+    res = humanoid("bench", "skills", "--episodes", "-1")
+    assert res.returncode == 2
+    assert "--episodes" in _one_error_line(res)
+
+
+@pytest.mark.parametrize("what,flag,value", [("planner", "--minutes", "-1"), ("walker", "--gamma", "2")])
+def test_train_refuses_out_of_range_values_before_any_work(what: str, flag: str, value: str, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    res = humanoid("train", what, flag, value, "--run-dir", str(run))
+    assert res.returncode == 2
+    assert f"argument {flag}" in res.stderr and "Traceback" not in res.stderr
+    assert not run.exists()
+
+
 def test_runs_dir_that_is_a_file_exits_2_with_one_line(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
@@ -117,3 +146,17 @@ def test_robot_imports_no_torch() -> None:
             "assert not bad, bad")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert res.returncode == 0, res.stderr
+
+
+def test_number_types_accept_and_refuse() -> None:
+    import argparse
+
+    from robot.argtypes import number, positive_int, unit_float
+
+    assert positive_int("3") == 3
+    assert unit_float("0") == 0.0 and unit_float("1") == 1.0
+    assert number(float, 1.0, low_open=True)("1.5") == 1.5
+    for parse, text in [(positive_int, "0"), (positive_int, "1.5"), (unit_float, "1.01"), (unit_float, "inf"),
+                        (number(float, 1.0, low_open=True), "1"), (positive_int, "x")]:
+        with pytest.raises(argparse.ArgumentTypeError):
+            parse(text)

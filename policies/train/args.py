@@ -7,7 +7,7 @@ import argparse
 import ast
 import dataclasses
 import inspect
-from typing import Any, TypeVar
+from typing import Any, Callable, TypeVar
 
 T = TypeVar("T")
 
@@ -24,9 +24,12 @@ def field_docs(cls: type) -> dict[str, str]:
 
 
 def parse_dataclass_args(cls: type[T], argv: list[str] | None, prog: str, description: str,
-                         choices: dict[str, tuple[Any, ...]] | None = None) -> T:
-    """Parse `argv` into an instance of the dataclass `cls` (bool fields get --x / --no-x)."""
-    p = argparse.ArgumentParser(prog=prog, description=description,
+                         choices: dict[str, tuple[Any, ...]] | None = None,
+                         types: dict[str, Callable[[str], Any]] | None = None) -> T:
+    """Parse `argv` into an instance of the dataclass `cls` (bool fields get --x / --no-x). `types` gives
+    fields a checking parser (robot.argtypes: a count that must be positive, a share from 0 to 1), so a
+    bad value stops at the command line instead of running on. Options are never abbreviated."""
+    p = argparse.ArgumentParser(prog=prog, description=description, allow_abbrev=False,
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     docs = {k: v.replace("%", "%%") for k, v in field_docs(cls).items()}
     for f in dataclasses.fields(cls):  # type: ignore[arg-type]
@@ -34,7 +37,7 @@ def parse_dataclass_args(cls: type[T], argv: list[str] | None, prog: str, descri
         if f.type in ("bool", bool):
             p.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default, help=docs.get(f.name, ""))
         else:
-            typ = {"int": int, "float": float, "str": str}[str(f.type)]
+            typ = (types or {}).get(f.name) or {"int": int, "float": float, "str": str}[str(f.type)]
             p.add_argument(flag, type=typ, default=f.default, help=docs.get(f.name, ""),
                            choices=(choices or {}).get(f.name))
     return cls(**vars(p.parse_args(argv)))

@@ -560,7 +560,17 @@ def parse_args(argv: list[str] | None = None) -> Args:
     """One flag per field of `Args`, its docstring as help."""
     from policies.train.args import parse_dataclass_args
 
-    return parse_dataclass_args(Args, argv, "humanoid train planner", __doc__.split("\n\n")[0])
+    from robot.argtypes import non_negative_float, non_negative_int, positive_float, positive_int, unit_float
+
+    types = {**dict.fromkeys(("train_scenes", "per_scene", "val_scenes", "steps", "batch_size", "save_every",
+                              "threads", "text_hidden", "text_layers", "vision_hidden", "vision_layers",
+                              "vocab_size", "image_width"), positive_int),
+             **dict.fromkeys(("minutes", "lr", "vision_lr_scale"), positive_float),
+             **dict.fromkeys(("bucket", "warmup", "seed"), non_negative_int),
+             **dict.fromkeys(("weight_decay", "coord_sigma", "coord_weight", "aux_patch", "aux_token", "aux_lm"),
+                             non_negative_float),
+             "history_share": unit_float}
+    return parse_dataclass_args(Args, argv, "humanoid train planner", __doc__.split("\n\n")[0], types=types)
 
 
 if __name__ == "__main__":

@@ -754,8 +754,19 @@ def main(args: Args) -> Path:
 def parse_args(argv: list[str] | None = None) -> Args:
     from policies.train.args import parse_dataclass_args
 
+    from robot.argtypes import non_negative_float, non_negative_int, positive_float, positive_int, unit_float
+
+    types = {**dict.fromkeys(("rounds", "first_round_steps", "steps_per_round", "max_grad_steps", "batch_size",
+                              "num_envs", "ppo_updates", "ppo_horizon", "ppo_epochs", "ppo_minibatches",
+                              "ppo_segment", "checkpoint_every", "eval_episodes", "threads"), positive_int),
+             **dict.fromkeys(("minutes", "epochs", "lr", "ppo_lr", "label_clip", "huber_delta", "clip", "target_kl"),
+                             positive_float),
+             **dict.fromkeys(("critic_warmup", "seed"), non_negative_int),
+             **dict.fromkeys(("action_noise", "drop_before_fall_s", "push_interval_s", "max_push_vel",
+                              "ppo_actor_lr"), non_negative_float),
+             **dict.fromkeys(("beta_decay", "gamma", "gae_lambda"), unit_float)}
     return parse_dataclass_args(Args, argv, "humanoid train walker", __doc__.split("\n\n")[0],
-                                choices={"method": ("dagger", "ppo")})
+                                choices={"method": ("dagger", "ppo")}, types=types)
 
 
 if __name__ == "__main__":
