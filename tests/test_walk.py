@@ -347,3 +347,37 @@ def test_controller_specs_are_checked_without_building() -> None:
         check_controller("test-kind:/does/not/exist")
     with pytest.raises(ValueError, match="needs a path"):
         check_controller("test-kind:")
+
+
+def test_standing_ankle_damping_stills_the_sway_after_a_stop() -> None:
+    """With `stand_ankle_damping` the body's rocking over its ankles dies within 1-2 s of a stop (measured
+    pitch amplitude in the second second: 0.005 rad; 0.070 without it)."""
+    import dataclasses
+
+    import robot.control.walker as W
+    from robot.bench_walk import _robot
+
+    cfg = dataclasses.replace(W.WalkerConfig(), stand_ankle_damping=160.0, recovery_max_steps=16)
+    amplitudes = {}
+    for name, config in (("off", W.WalkerConfig()), ("on", cfg)):
+        old = W.Walker.__init__.__defaults__
+        W.Walker.__init__.__defaults__ = (config,)  # the controller plugin builds the walker with defaults
+        try:
+            robot, client = _robot(400, "walker")
+        finally:
+            W.Walker.__init__.__defaults__ = old
+        walker = robot.controller
+        client.Move(0.3, 0.0, 0.0, continous_move=True)
+        robot.sleep(3.0)
+        client.StopMove()
+        while walker.stepping and robot.time < 10.0:
+            robot.sleep(0.02)
+        robot.sleep(1.0)
+        pitch = []
+        for _ in range(50):
+            robot.sleep(0.02)
+            pitch.append(walker._measured[0].imu_state.rpy[1])
+        amplitudes[name] = float(np.ptp(pitch)) / 2.0
+        assert not robot.fallen
+        robot.close()
+    assert amplitudes["on"] < 0.02 < 0.04 < amplitudes["off"], amplitudes

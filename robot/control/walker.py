@@ -158,6 +158,20 @@ class WalkerConfig:
     """Stance legs answer a measured pelvis tilt by commanding this much of it the other way."""
     tilt_rate_gain: float = 0.06
     """The same for the measured tilt rate (IMU gyroscope), s."""
+    stand_ankle_damping: float = 0.0
+    """Standing, each ankle pitch gets this much torque per m/s of the pelvis's forward velocity, N m s/m
+    (0: off). It damps the whole body's sway over its ankles, which the joints' own damping leaves lightly
+    damped: after a stop the body rocks 0.06-0.1 rad at 0.8 Hz, still 0.05-0.07 rad 3 s later; at 160 the
+    sway is gone within 1-2 s. Off by default: it moves the bench's single-phase walking push figure from
+    20 to 5 N s by chaos alone (docs/walking.md, tenth session); use it with `recovery_max_steps` 16."""
+    stand_damping_filter: float = 0.02
+    """Time constant of the low-pass on that velocity, s: unfiltered, a 25 Hz vibration of the pelvis came
+    back as chatter of the ankle torque and a stop from walking backward took 8-16 more steps; at 0.05 s
+    the damping came too late for pushes."""
+    recovery_max_steps: int = 8
+    """A push recovery from standing stops after this many steps even if the DCM is not calm (an ordinary
+    stop always after 8). With `stand_ankle_damping` 160 a walk command given during a recovery started
+    from the body's drift and fell at 8 of 8 push times; at 16, 1 of 8 (5 of 8 with neither)."""
     arm_swing: float = 0.6
     """Shoulder pitch per metre of foot advance, rad/m."""
     kp_leg: tuple[float, ...] = (710.0, 710.0, 445.0, 890.0, 570.0, 380.0)
@@ -242,6 +256,7 @@ class Walker:
             (base + R @ leg.fk(state.q[leg.slots])[0])[2] for leg in (self.kin.left, self.kin.right)))
         self.stepping = False
         self.recovering = False
+        self._sway_v = 0.0  # low-passed forward velocity for the standing ankle damping, m/s
         self._recover_walk = 0  # steps left of a push recovery while walking
         self._recover_extra = 0
         self._stood_since = 0.0  # when the robot last stopped stepping
@@ -521,10 +536,12 @@ class Walker:
         self.stance = swing
         self.t_phase = -ds
         if not moving and not command.walking:
-            # Stop once the feet are side by side and the DCM is calm.
+            # Stop once the feet are side by side and the DCM is calm, or after 8 steps (a push recovery:
+            # `recovery_max_steps`).
             self.idle_steps += 1
             calm = float(np.linalg.norm(xi_meas - self._centre())) < 0.07
-            if (self._feet_parallel() and calm) or self.idle_steps >= 8:
+            if (self._feet_parallel() and calm) or self.idle_steps >= (c.recovery_max_steps if self.recovering
+                                                                        else 8):
                 self.stepping = False
                 self._stood_since = self.time
                 self.recovering = False
@@ -700,6 +717,14 @@ class Walker:
                 cmd.tau[leg.slots] = J[:3].T @ (share[leg.side] * weight_local)
             else:
                 cmd.tau[leg.slots] = 0.0
+        if c.stand_ankle_damping > 0.0 and not self.stepping:
+            # Ankle damping of the standing sway (the pelvis's velocity along the feet, low-passed).
+            v = float((_r2(-pelvis_yaw) @ odom.velocity[:2])[0])
+            self._sway_v += (v - self._sway_v) * min(1.0, self._dt / max(c.stand_damping_filter, 1e-9))
+            for leg in (kin.left, kin.right):
+                cmd.tau[leg.slots[4]] += c.stand_ankle_damping * self._sway_v
+        else:
+            self._sway_v = 0.0  # so the damping torque rises from zero when the robot stands
         # Arms: natural pose swinging against the legs, blended with the arm channel.
         upper = C.UPPER_BODY_SLOTS
         own = C.DEFAULT_Q.copy()
