@@ -354,19 +354,18 @@ def test_standing_ankle_damping_stills_the_sway_after_a_stop() -> None:
     pitch amplitude in the second second: 0.005 rad; 0.070 without it)."""
     import dataclasses
 
-    import robot.control.walker as W
-    from robot.bench_walk import _robot
+    from robot.control.walker import Walker, WalkerConfig
 
-    cfg = dataclasses.replace(W.WalkerConfig(), stand_ankle_damping=160.0, recovery_max_steps=16)
+    damped = dataclasses.replace(WalkerConfig(), stand_ankle_damping=160.0, recovery_max_steps=16)
     amplitudes = {}
-    for name, config in (("off", W.WalkerConfig()), ("on", cfg)):
-        old = W.Walker.__init__.__defaults__
-        W.Walker.__init__.__defaults__ = (config,)  # the controller plugin builds the walker with defaults
-        try:
-            robot, client = _robot(400, "walker")
-        finally:
-            W.Walker.__init__.__defaults__ = old
-        walker = robot.controller
+    for name, config in (("off", WalkerConfig()), ("on", damped)):
+        walker = Walker(config)
+        robot = SimRobot(World(WorldConfig(seed=400)), controller=walker)
+        client = LocoClient(robot)
+        client.StandUp()
+        robot.sleep(0.5)
+        client.Start()
+        robot.sleep(1.0)
         client.Move(0.3, 0.0, 0.0, continous_move=True)
         robot.sleep(3.0)
         client.StopMove()
