@@ -127,14 +127,13 @@ def stop_steps(seed: int, controller: str) -> int:
 
 
 def push_survived(seed: int, impulse: float, direction: tuple[float, float], walking: bool,
-                  controller: str) -> bool:
-    """A 0.1 s push of `impulse` N s on the pelvis; survived if not fallen 4 s later."""
+                  controller: str, after: float | None = None) -> bool:
+    """A 0.1 s push of `impulse` N s on the pelvis, `after` seconds after Start (standing; default 0.5)
+    or after the walk command (walking at 0.3 m/s; default 2.0); survived if not fallen 4 s later."""
     robot, client = _robot(seed, controller)
     if walking:
         client.Move(0.3, 0.0, 0.0, continous_move=True)
-        robot.sleep(2.0)
-    else:
-        robot.sleep(0.5)
+    robot.sleep((2.0 if walking else 0.5) if after is None else after)
     yaw = robot.odometry().yaw
     dx, dy = direction
     wx, wy = math.cos(yaw) * dx - math.sin(yaw) * dy, math.sin(yaw) * dx + math.cos(yaw) * dy
@@ -146,18 +145,24 @@ def push_survived(seed: int, impulse: float, direction: tuple[float, float], wal
 
 
 DIRECTIONS = {"forward": (1.0, 0.0), "backward": (-1.0, 0.0), "left": (0.0, 1.0), "right": (0.0, -1.0)}
+# When the push comes decides as much as how hard it is: standing, the body still sways after the
+# stand-up; walking, the swing foot may be anywhere in its step (docs/walking.md, eleventh session).
+# So each direction is pushed at several times, and a push counts as survived only if it is survived
+# at all of them. Walking: six times 0.1 s apart span one gait cycle (two 0.3 s steps).
+PUSH_TIMES_STANDING = (0.5, 1.0, 1.5, 2.0)
+PUSH_TIMES_WALKING = (2.0, 2.1, 2.2, 2.3, 2.4, 2.5)
+PUSH_LADDER = (5.0, 10.0, 15.0, 20.0, 25.0, 30.0, 35.0, 40.0, 45.0, 50.0)
 
 
-def _largest_push(seed: int, walking: bool, controller: str, ladder: list[float]) -> dict[str, float]:
-    out = {}
-    for name, d in DIRECTIONS.items():
-        best = 0.0
-        for imp in ladder:
-            if not push_survived(seed, imp, d, walking, controller):
-                break
-            best = imp
-        out[name] = best
-    return out
+def largest_push(seed: int, direction: tuple[float, float], walking: bool, controller: str, after: float,
+                 ladder: tuple[float, ...] = PUSH_LADDER) -> float:
+    """The largest impulse of the ladder survived with every smaller one (0 if none), at one push time."""
+    best = 0.0
+    for imp in ladder:
+        if not push_survived(seed, imp, direction, walking, controller, after):
+            break
+        best = imp
+    return best
 
 
 def _speed(controller: str) -> tuple[float, float]:
@@ -235,15 +240,21 @@ def bench_walk(args: argparse.Namespace) -> Result:
                 max_vx = v
             result["max_vx"] = max_vx
             result["stop_steps"] = pool.submit(stop_steps, 300, ctl).result()
-            ladder = [5.0, 10.0, 15.0, 20.0, 25.0, 30.0, 35.0, 40.0, 45.0, 50.0]
-            stand = pool.submit(_largest_push, 400, False, ctl, ladder)
-            walk = pool.submit(_largest_push, 401, True, ctl, ladder)
-            s, w = stand.result(), walk.result()
-            result["push_standing_Ns"] = min(s.values())
-            result["push_walking_Ns"] = min(w.values())
-            for name in DIRECTIONS:
-                result[f"push_standing_{name}_Ns"] = s[name]
-                result[f"push_walking_{name}_Ns"] = w[name]
+            pushes = {(walking, name, t): pool.submit(largest_push, 401 if walking else 400, d, walking, ctl, t)
+                      for walking, times in ((False, PUSH_TIMES_STANDING), (True, PUSH_TIMES_WALKING))
+                      for name, d in DIRECTIONS.items() for t in times}
+            best = {k: f.result() for k, f in tqdm(pushes.items(), desc="pushes", unit="case")}
+            for walking, key in ((False, "push_standing"), (True, "push_walking")):
+                per = {name: min(v for (w, n, _), v in best.items() if w == walking and n == name)
+                       for name in DIRECTIONS}
+                result[f"{key}_Ns"] = min(per.values())
+                for name in DIRECTIONS:
+                    result[f"{key}_{name}_Ns"] = per[name]
+                # How much the push time matters: the weakest direction at its luckiest push time.
+                result[f"{key}_luckiest_Ns"] = min(
+                    max(v for (w, n, _), v in best.items() if w == walking and n == name) for name in DIRECTIONS)
+            result["push_times_standing_s"] = list(PUSH_TIMES_STANDING)
+            result["push_times_walking_s"] = list(PUSH_TIMES_WALKING)
     rtf, overhead = _speed(ctl)
     result["realtime_factor"] = rtf
     result["overhead_ratio"] = overhead

@@ -129,6 +129,9 @@ class WalkerConfig:
     """Time constant of that mean square, s."""
     walk_recovery_step_time: float = 0.22
     """Single-support duration of the steps of a push recovery while walking, s."""
+    walk_recovery_hasten: bool = True
+    """A push noticed while walking also shortens the step under way to `walk_recovery_step_time`
+    (keeping its phase), not only the steps after it."""
     walk_recovery_steps: int = 2
     """A push recovery while walking lasts this many steps (the command keeps walking meanwhile)."""
     walk_recovery_extra: int = 2
@@ -158,20 +161,20 @@ class WalkerConfig:
     """Stance legs answer a measured pelvis tilt by commanding this much of it the other way."""
     tilt_rate_gain: float = 0.06
     """The same for the measured tilt rate (IMU gyroscope), s."""
-    stand_ankle_damping: float = 0.0
+    stand_ankle_damping: float = 160.0
     """Standing, each ankle pitch gets this much torque per m/s of the pelvis's forward velocity, N m s/m
     (0: off). It damps the whole body's sway over its ankles, which the joints' own damping leaves lightly
     damped: after a stop the body rocks 0.06-0.1 rad at 0.8 Hz, still 0.05-0.07 rad 3 s later; at 160 the
-    sway is gone within 1-2 s. Off by default: it moves the bench's single-phase walking push figure from
-    20 to 5 N s by chaos alone (docs/walking.md, tenth session); use it with `recovery_max_steps` 16."""
+    sway is gone within 1-2 s. Standing pushes at four times 0.5-2 s after Start: 15 N s held in every
+    direction (10 N s forward fell at 1 s without it); walking pushes unchanged (docs/walking.md)."""
     stand_damping_filter: float = 0.02
     """Time constant of the low-pass on that velocity, s: unfiltered, a 25 Hz vibration of the pelvis came
     back as chatter of the ankle torque and a stop from walking backward took 8-16 more steps; at 0.05 s
     the damping came too late for pushes."""
-    recovery_max_steps: int = 8
+    recovery_max_steps: int = 16
     """A push recovery from standing stops after this many steps even if the DCM is not calm (an ordinary
-    stop always after 8). With `stand_ankle_damping` 160 a walk command given during a recovery started
-    from the body's drift and fell at 8 of 8 push times; at 16, 1 of 8 (5 of 8 with neither)."""
+    stop always after 8). With the standing ankle damping and a cap of 8, a walk command given during a
+    recovery started from the body's drift and fell at 8 of 8 push times; at 16, 1 of 8."""
     arm_swing: float = 0.6
     """Shoulder pitch per metre of foot advance, rad/m."""
     kp_leg: tuple[float, ...] = (710.0, 710.0, 445.0, 890.0, 570.0, 380.0)
@@ -335,6 +338,8 @@ class Walker:
                 self.x_ref, self.v_ref = com[:2].copy(), vel.copy()
                 self.recovering = True
                 self._recover_walk = c.walk_recovery_steps
+                if c.walk_recovery_hasten:
+                    self._hasten_swing(c.walk_recovery_step_time)
             else:
                 self._gap_ms += (gap * gap - self._gap_ms) * min(1.0, dt / c.walk_push_window)
         moving = abs(command.vx) > 1e-3 or abs(command.vy) > 1e-3 or abs(command.vyaw) > 1e-3
@@ -442,6 +447,15 @@ class Walker:
         self.swing_pos = np.array([self.swing_start.x, self.swing_start.y, 0.0])
         self.swing_yaw = self.swing_start.yaw
         self._swing_time = self._step_time()  # a push recovery shortens the steps after this one
+
+    def _hasten_swing(self, swing_time: float) -> None:
+        """Shorten the step under way to `swing_time`, keeping its phase: the swing foot speeds up along
+        its arc and the rest of the step takes that share of the new time."""
+        if swing_time >= self._swing_time:
+            return
+        if self.t_phase > 0.0:
+            self.t_phase *= swing_time / self._swing_time
+        self._swing_time = swing_time
 
     def _plan(self, command: LocoCommand) -> tuple[list[_Foot], np.ndarray]:
         """Nominal footsteps after the stance foot and the DCM offset the first one needs."""
