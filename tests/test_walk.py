@@ -5,12 +5,14 @@ Tolerances are the walking issue's; seeds are fixed, so each run is the same rol
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
 import pytest
 
 from robot.control.kinematics import G1Kinematics
+from robot.control.walker import Walker, WalkerConfig
 from robot.g1 import constants as C
 from robot.sdk.loco import FsmId, LocoClient, LocoError, SimRobot
 from robot.sim.world import World, WorldConfig
@@ -24,6 +26,18 @@ def _walking(seed: int = 0) -> tuple[SimRobot, LocoClient]:
     assert client.Start() == 0
     robot.sleep(0.7)
     return robot, client
+
+
+def _started(seed: int, **config: object) -> tuple[SimRobot, LocoClient, Walker]:
+    """A walker with these WalkerConfig changes, stood up and started as the bench does (1.5 s)."""
+    walker = Walker(dataclasses.replace(WalkerConfig(), **config))
+    robot = SimRobot(World(WorldConfig(seed=seed)), controller=walker)
+    client = LocoClient(robot)
+    client.StandUp()
+    robot.sleep(0.5)
+    client.Start()
+    robot.sleep(1.0)
+    return robot, client, walker
 
 
 def _go(robot: SimRobot, client: LocoClient, x: float, y: float, yaw: float, limit: float) -> None:
@@ -194,17 +208,7 @@ def test_a_recovery_that_starts_during_a_swing_shortens_it(hasten: bool) -> None
     """10 N s to the left as the left foot lands (2.1 s into a walk): the recovery starts 8 ms into the
     right foot's 0.3 s swing, which then lands after the recovery's 0.22 s (measured 0.216 s after the
     recovery starts), not 0.296 s later (`walk_recovery_hasten` off)."""
-    import dataclasses
-
-    from robot.control.walker import Walker, WalkerConfig
-
-    walker = Walker(dataclasses.replace(WalkerConfig(), walk_recovery_hasten=hasten))
-    robot = SimRobot(World(WorldConfig(seed=401)), controller=walker)
-    client = LocoClient(robot)
-    client.StandUp()
-    robot.sleep(0.5)
-    client.Start()
-    robot.sleep(1.0)
+    robot, client, walker = _started(401, walk_recovery_hasten=hasten)
     client.Move(0.3, 0.0, 0.0, continous_move=True)
     robot.sleep(2.1)
     robot.world.apply_impulse((0.0, 10.0, 0.0), duration=0.1)
@@ -220,6 +224,27 @@ def test_a_recovery_that_starts_during_a_swing_shortens_it(hasten: bool) -> None
         assert took < walker.cfg.walk_recovery_step_time + 0.005, took
     else:
         assert took > walker.cfg.step_time - 0.02, took
+
+
+@pytest.mark.parametrize("gap", [0.12, 0.0])
+def test_a_dcm_far_inside_the_stance_foot_gets_a_quick_step(gap: float) -> None:
+    """10 N s to the left 2.2 s into a walk: the catching steps leave the DCM far inside the next stance
+    foot; with `walk_side_gap` (the default, 0.12 m) the step after it is a quick one and the walk goes
+    on; without it the 0.3 s walking step lets the DCM run off and the robot falls (measured). A single
+    push's outcome hangs on details as small as the last bit of its direction, so this one is applied
+    exactly as the bench applies it."""
+    robot, client, walker = _started(401, walk_side_gap=gap)
+    client.Move(0.3, 0.0, 0.0, continous_move=True)
+    robot.sleep(2.2)
+    yaw = robot.odometry().yaw  # to the robot's left, as the bench pushes
+    robot.world.apply_impulse((-10.0 * math.sin(yaw), 10.0 * math.cos(yaw), 0.0), duration=0.1)
+    robot.sleep(4.0)
+    fell, quick = robot.fallen, walker.side_recoveries
+    robot.close()
+    if gap:
+        assert not fell and quick >= 1
+    else:
+        assert fell and quick == 0
 
 
 def test_a_recovery_goes_on_while_the_dcm_misses_its_aim() -> None:
@@ -246,7 +271,8 @@ def test_a_recovery_goes_on_while_the_dcm_misses_its_aim() -> None:
 
 
 def test_a_walk_command_during_a_push_recovery_waits_for_it() -> None:
-    """Pushed while standing, then told to walk: it catches the push, stands, then walks."""
+    """Pushed while standing, then told to walk: it catches the push, stands, rests 0.2 s
+    (`walk_after_recovery_rest`), then walks."""
     from robot.bench_walk import _robot
 
     robot, client = _robot(400, "walker")
@@ -256,11 +282,20 @@ def test_a_walk_command_during_a_push_recovery_waits_for_it() -> None:
     robot.sleep(0.3)
     assert walker.recovering and walker.stepping
     client.Move(0.3, 0.0, 0.0, continous_move=True)
-    robot.sleep(3.0)  # measured: standing again 1.6 s after the push, walking from 2.0 s
+    stood = walked = None  # measured: standing again 2.51 s after the push, walking from 2.71 s
+    for _ in range(1750):  # 3.5 s
+        was = walker.stepping
+        robot.step()
+        if was and not walker.stepping and stood is None:
+            stood = robot.time
+        if stood is not None and walker.stepping and walked is None:
+            walked = robot.time
+    assert stood is not None and walked is not None
+    assert walked - stood >= walker.cfg.walk_after_recovery_rest - 0.005
     assert not walker.recovering and not robot.fallen
     x0 = client.GetOdom()[0]
     robot.sleep(2.0)
-    assert client.GetOdom()[0] - x0 > 0.4  # measured 0.54
+    assert client.GetOdom()[0] - x0 > 0.4  # measured 0.48
     robot.close()
 
 
@@ -388,20 +423,9 @@ def test_controller_specs_are_checked_without_building() -> None:
 def test_standing_ankle_damping_stills_the_sway_after_a_stop() -> None:
     """With `stand_ankle_damping` (the default) the body's rocking over its ankles dies within 1-2 s of a
     stop (measured pitch amplitude in the second second: 0.005 rad; 0.070 without it)."""
-    import dataclasses
-
-    from robot.control.walker import Walker, WalkerConfig
-
-    undamped = dataclasses.replace(WalkerConfig(), stand_ankle_damping=0.0, recovery_max_steps=8)
     amplitudes = {}
-    for name, config in (("off", undamped), ("on", WalkerConfig())):
-        walker = Walker(config)
-        robot = SimRobot(World(WorldConfig(seed=400)), controller=walker)
-        client = LocoClient(robot)
-        client.StandUp()
-        robot.sleep(0.5)
-        client.Start()
-        robot.sleep(1.0)
+    for name, config in (("off", {"stand_ankle_damping": 0.0, "recovery_max_steps": 8}), ("on", {})):
+        robot, client, walker = _started(400, **config)
         client.Move(0.3, 0.0, 0.0, continous_move=True)
         robot.sleep(3.0)
         client.StopMove()
