@@ -185,7 +185,8 @@ class WalkerConfig:
     recovery_max_steps: int = 16
     """A push recovery from standing stops after this many steps even if the DCM is not calm (an ordinary
     stop always after 8). With the standing ankle damping and a cap of 8, a walk command given during a
-    recovery started from the body's drift and fell at 8 of 8 push times; at 16, 1 of 8."""
+    recovery started from the body's drift and fell at 8 of 8 push times; at 16, 1 of 8 (0 of 8 with
+    `walk_after_recovery_rest`)."""
     arm_swing: float = 0.6
     """Shoulder pitch per metre of foot advance, rad/m."""
     kp_leg: tuple[float, ...] = (710.0, 710.0, 445.0, 890.0, 570.0, 380.0)
