@@ -247,6 +247,30 @@ def test_a_dcm_far_inside_the_stance_foot_gets_a_quick_step(gap: float) -> None:
         assert fell and quick == 0
 
 
+@pytest.mark.parametrize("carry", [1.0, 0.0])
+def test_a_push_from_behind_while_walking_is_carried_as_a_faster_walk(carry: float) -> None:
+    """15 N s from behind 2.1 s into a 0.3 m/s walk: with `walk_recovery_carry` (the default) the walker
+    speeds up to the pushed velocity and slows back to the command, and the walk goes on; without it the
+    one long catching step lands late, the stance foot rolls onto its edge and spins, and the robot falls
+    (measured; docs/walking.md)."""
+    robot, client, walker = _started(400, walk_recovery_carry=carry)
+    client.Move(0.3, 0.0, 0.0, continous_move=True)
+    robot.sleep(2.1)
+    yaw = robot.odometry().yaw
+    robot.world.apply_impulse((15.0 * math.cos(yaw), 15.0 * math.sin(yaw), 0.0), duration=0.1)
+    fastest = 0.0
+    for _ in range(500):  # 1 s
+        robot.step()
+        fastest = max(fastest, walker._ramped.vx)
+    robot.sleep(3.0)
+    fell = robot.fallen
+    robot.close()
+    if carry:
+        assert not fell and fastest > 0.5, fastest
+    else:
+        assert fell and fastest <= 0.3 + 1e-9, fastest
+
+
 def test_a_recovery_goes_on_while_the_dcm_misses_its_aim() -> None:
     """15 N s backward while walking: two recovery steps leave the DCM behind its aim, so more follow
     (at most `walk_recovery_extra`); measured: four recoveries in a row over 3.1 s (the gap trigger
