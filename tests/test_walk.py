@@ -83,6 +83,9 @@ def test_velocities_are_clamped_and_nan_refused() -> None:
     c = robot.command
     assert (c.vx, c.vy, c.vyaw) == (robot.limits.vx_max, -robot.limits.vy_max, robot.limits.vyaw_max)
     assert client.Move(float("nan"), 0.0, 0.0) == LocoError.BAD_ARGUMENT
+    # A negative duration is refused and leaves the command as it was.
+    assert client.SetVelocity(0.2, 0.0, 0.0, duration=-1.0) == LocoError.BAD_ARGUMENT
+    assert (c.vx, c.vy, c.vyaw) == (robot.limits.vx_max, -robot.limits.vy_max, robot.limits.vyaw_max)
     robot.close()
 
 

@@ -49,7 +49,7 @@ class LocoError(IntEnum):
     NOT_WALKING = 7301  # Move/SetVelocity/gait calls need FSM 500 (call Start)
     BAD_TRANSITION = 7302  # the FSM cannot go there from here (e.g. Start while lying in Damp)
     FALLEN = 7303  # the robot fell and is in Damp; StandUp needs it on its feet (or Lie2StandUp)
-    BAD_ARGUMENT = 7304  # NaN or inf in a velocity, or an unknown FSM id
+    BAD_ARGUMENT = 7304  # NaN or inf in a velocity, a negative SetVelocity duration, or an unknown FSM id
 
 
 @dataclass(frozen=True)
@@ -345,8 +345,8 @@ class LocoClient:
     # --- velocity -------------------------------------------------------------------------------------
     def SetVelocity(self, vx: float, vy: float, omega: float, duration: float = 1.0) -> int:  # noqa: N802
         r = self.robot
-        if not all(math.isfinite(v) for v in (vx, vy, omega, duration)):
-            return LocoError.BAD_ARGUMENT
+        if not all(math.isfinite(v) for v in (vx, vy, omega, duration)) or duration < 0.0:
+            return LocoError.BAD_ARGUMENT  # a negative duration is no time at all: refused, not read as 0
         if r.fsm != FsmId.START:
             return LocoError.NOT_WALKING
         lim = r.limits
@@ -354,7 +354,7 @@ class LocoClient:
         c.vx = float(np.clip(vx, lim.vx_min, lim.vx_max))
         c.vy = float(np.clip(vy, -lim.vy_max, lim.vy_max))
         c.vyaw = float(np.clip(omega, -lim.vyaw_max, lim.vyaw_max))
-        r.velocity_until = r.time + max(0.0, float(duration))
+        r.velocity_until = r.time + float(duration)
         r.target = None
         return LocoError.OK
 
