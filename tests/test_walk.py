@@ -274,6 +274,22 @@ def test_a_push_from_behind_while_walking_is_carried_as_a_faster_walk(carry: flo
         assert fell and fastest <= 0.3 + 1e-9, fastest
 
 
+@pytest.mark.parametrize("handover", [0.6, 0.0])
+def test_the_measured_dcm_hands_over_gradually_after_a_walking_recovery(handover: float) -> None:
+    """10 N s from the right 2.5 s into a 0.3 m/s walk, as the bench pushes: with `walk_recovery_handover`
+    (the default, 0.6 s) the walk goes on; with the hand-over at once the sway the push left grows step
+    by step and the robot falls 2.3 s after the push (measured; docs/walking.md)."""
+    robot, client, walker = _started(400, walk_recovery_handover=handover)
+    client.Move(0.3, 0.0, 0.0, continous_move=True)
+    robot.sleep(2.5)
+    yaw = robot.odometry().yaw  # to the robot's right, as the bench pushes
+    robot.world.apply_impulse((10.0 * math.sin(yaw), -10.0 * math.cos(yaw), 0.0), duration=0.1)
+    robot.sleep(4.0)
+    fell = robot.fallen
+    robot.close()
+    assert fell == (handover == 0.0)
+
+
 def test_a_recovery_goes_on_while_the_dcm_misses_its_aim() -> None:
     """15 N s backward while walking: two recovery steps leave the DCM behind its aim, so more follow
     (at most `walk_recovery_extra`); measured: four recoveries in a row over 3.1 s (the gap trigger

@@ -146,6 +146,14 @@ class WalkerConfig:
     from behind held at 3 of 12 without it (the long catching step landed late, the stance foot rolled
     onto its edge and spun), 12 of 12 with it. Sideways and backward pushes are not carried: as a side-step
     command a sideways push fell more often (docs/walking.md)."""
+    walk_recovery_handover: float = 0.6
+    """When a push recovery while walking ends, the measured DCM's share in the feedback and the step aim
+    falls from `recovery_measured_weight` to `dcm_measured_weight` over this time, s, instead of at once
+    (0: at once). At once, the reference, which has followed the body only for the recovery's few steps,
+    took over in the middle of the sway the push left, and 10 N s from the right 2.5 s into a walk fell
+    2.3 s later, the sway growing step by step. Over 12 push times in a gait cycle (seeds 400 and 401)
+    and 6 more (seed 402), 10-20 N s in four directions: 104 -> 106 and 42 -> 43 held, every 10 N s push
+    among them (docs/walking.md). Ordinary walking never starts a recovery, so it is unchanged."""
     walk_recovery_steps: int = 2
     """A push recovery while walking lasts this many steps (the command keeps walking meanwhile)."""
     walk_recovery_extra: int = 2
@@ -282,6 +290,7 @@ class Walker:
         self._sway_v = 0.0  # low-passed forward velocity for the standing ankle damping, m/s
         self._recover_walk = 0  # steps left of a push recovery while walking
         self._recover_extra = 0
+        self._walk_recovered_at = -1e9  # when the last walking push recovery ended
         self.side_recoveries = 0  # quick steps taken for a DCM far inside the stance foot (`walk_side_gap`)
         self._stood_since = 0.0  # when the robot last stopped stepping
         self._recovered = False  # ...and whether that ended a push recovery
@@ -394,6 +403,10 @@ class Walker:
         xi_ref = self.x_ref + self.v_ref / w
         # Feedback acts on a blend of the measured and the reference DCM.
         wm = c.recovery_measured_weight if self.recovering else c.dcm_measured_weight
+        if not self.recovering and c.walk_recovery_handover > 0.0 and self.stepping:
+            left = 1.0 - (self.time - self._walk_recovered_at) / c.walk_recovery_handover
+            if left > 0.0:
+                wm = max(wm, c.recovery_measured_weight * left)
         xi_fb = xi_ref + wm * (xi_meas - xi_ref)
         if self.stepping:
             z_ff, xi_des, single = self._stepping_update(command, moving, xi_meas, xi_fb)
@@ -574,6 +587,8 @@ class Walker:
                     self._recover_walk = 1
                     self._recover_extra += 1
             self.recovering = self._recover_walk > 0
+            if not self.recovering:
+                self._walk_recovered_at = self.time
             if not self.recovering:
                 self._recover_extra = 0
         self.shift_time = 0.0
