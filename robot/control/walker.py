@@ -588,9 +588,8 @@ class Walker:
                     self._recover_extra += 1
             self.recovering = self._recover_walk > 0
             if not self.recovering:
-                self._walk_recovered_at = self.time
-            if not self.recovering:
                 self._recover_extra = 0
+                self._walk_recovered_at = self.time
         self.shift_time = 0.0
         self.stance = swing
         self.t_phase = -ds
