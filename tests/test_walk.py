@@ -279,7 +279,7 @@ def test_the_measured_dcm_hands_over_gradually_after_a_walking_recovery(handover
     """10 N s from the right 2.5 s into a 0.3 m/s walk, as the bench pushes: with `walk_recovery_handover`
     (the default, 0.6 s) the walk goes on; with the hand-over at once the sway the push left grows step
     by step and the robot falls 2.3 s after the push (measured; docs/walking.md)."""
-    robot, client, walker = _started(400, walk_recovery_handover=handover)
+    robot, client, _ = _started(400, walk_recovery_handover=handover)
     client.Move(0.3, 0.0, 0.0, continous_move=True)
     robot.sleep(2.5)
     yaw = robot.odometry().yaw  # to the robot's right, as the bench pushes

@@ -361,14 +361,15 @@ class Walker:
         self.height += float(min(max(c.pelvis_height - self.height, -0.1 * dt), 0.1 * dt))
         command = self._ramp(command)
         if self.stepping and not self.recovering and c.walk_push_gap > 0.0:
-            gap = float(np.linalg.norm(xi_meas - self.x_ref - self.v_ref / w))
+            stray = xi_meas - self.x_ref - self.v_ref / w  # the measured DCM's gap from the reference's
+            gap = float(np.linalg.norm(stray))
             if (self.time - self._steady_since >= c.walk_push_settled
                     and gap > max(c.walk_push_gap, c.walk_push_ratio * math.sqrt(self._gap_ms))):
                 # Pushed while walking: the plan starts again from the measured state, and a few
                 # quicker, longer steps are aimed by the measured DCM.
                 frame = _r2(-self._support_frame())
-                stray = frame @ (xi_meas - self.x_ref - self.v_ref / w)
-                if c.walk_recovery_carry > 0.0 and float(stray[0]) > abs(float(stray[1])):
+                along, across = (float(v) for v in frame @ stray)
+                if c.walk_recovery_carry > 0.0 and along > abs(across):
                     # From behind: walk faster for a while (`walk_recovery_carry`).
                     r = self._ramped
                     r.vx = max(r.vx, r.vx + c.walk_recovery_carry * (float((frame @ vel)[0]) - r.vx))
