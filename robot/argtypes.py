@@ -17,8 +17,10 @@ def number(kind: type, low: float | None = None, high: float | None = None,
         rule = f"from {low:g} to {high:g}"
     elif low is not None:
         rule = f"more than {low:g}" if low_open else f"{low:g} or more"
-    else:
+    elif high is not None:
         rule = f"at most {high:g}"
+    else:
+        rule = "finite"  # no bounds: any finite number
 
     def parse(text: str) -> float:
         try:

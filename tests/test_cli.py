@@ -156,7 +156,8 @@ def test_number_types_accept_and_refuse() -> None:
     assert positive_int("3") == 3
     assert unit_float("0") == 0.0 and unit_float("1") == 1.0
     assert number(float, 1.0, low_open=True)("1.5") == 1.5
+    assert number(float)("-12.5") == -12.5  # no bounds: any finite number
     for parse, text in [(positive_int, "0"), (positive_int, "1.5"), (unit_float, "1.01"), (unit_float, "inf"),
-                        (number(float, 1.0, low_open=True), "1"), (positive_int, "x")]:
+                        (number(float, 1.0, low_open=True), "1"), (positive_int, "x"), (number(float), "nan")]:
         with pytest.raises(argparse.ArgumentTypeError):
             parse(text)
