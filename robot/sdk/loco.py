@@ -22,10 +22,11 @@ import numpy as np
 from robot.control.base import Controller, LocoCommand, Odometry
 from robot.control.fall import FallDetector
 from robot.control.gestures import Gesture, shake_hand, wave_hand
+from robot.control.getup import GetUpController
 from robot.control.stand import StandConfig, StandController
 from robot.g1 import constants as C
 from robot.sdk.bridge import LowLevelBridge
-from robot.sdk.lowlevel import G1JointIndex, LowCmd, LowCmdError, quat_to_rpy, quat_to_yaw
+from robot.sdk.lowlevel import G1JointIndex, LowCmd, LowCmdError, LowState, quat_to_rpy, quat_to_yaw
 from robot.sim.world import World, WorldConfig
 
 
@@ -38,8 +39,12 @@ class FsmId(IntEnum):
     SIT = 3
     STAND_UP = 4  # locked standing, no balance
     START = 500  # balanced standing and walking: Move works here
-    LIE2STANDUP = 702
+    LIE2STANDUP = 702  # getting up from the floor (robot/control/getup.py); then STAND_UP
     SQUAT2STANDUP = 706
+
+
+_LYING = (FsmId.DAMP, FsmId.ZERO_TORQUE, FsmId.LIE2STANDUP)
+"""States where the fall detector is off: the robot is, or may be, on the floor."""
 
 
 class LocoError(IntEnum):
@@ -89,6 +94,8 @@ class SimRobot:
                           FsmId.SQUAT: StandController(slow, target=_crouch(0.12)),
                           FsmId.SIT: StandController(slow, target=_crouch(0.18))}
         self.fall = FallDetector()
+        self.getup: GetUpController | None = None
+        """Lie2StandUp's controller, made at the first call (its squat table takes a moment to solve)."""
         self.limits = limits
         self.command = LocoCommand(walking=False)
         self.fsm = FsmId.STAND_UP
@@ -129,7 +136,7 @@ class SimRobot:
         self._state = state
         odom = self.odometry()
         t = self.world.time
-        if self.fsm not in (FsmId.DAMP, FsmId.ZERO_TORQUE) and self.fall.update(state, odom):
+        if self.fsm not in _LYING and self.fall.update(state, odom):
             # Fell: the safe state at once, and say so.
             self.fallen = True
             self.fall_time = t
@@ -141,6 +148,8 @@ class SimRobot:
             cmd = self.controller.step(state, odom, self.command)
         elif self.fsm in self._postures:
             cmd = self._postures[self.fsm].step(state, odom, self.command)
+        elif self.fsm == FsmId.LIE2STANDUP:
+            cmd = self._get_up(state, odom)
         else:
             cmd = None
         if cmd is not None:
@@ -155,6 +164,20 @@ class SimRobot:
         for every, fn in self._callbacks:
             if n % every == 0:
                 fn(self)
+
+    def _get_up(self, state: LowState, odom: Odometry) -> LowCmd | None:
+        """One tick of Lie2StandUp; standing at the end (FSM 4), or Damp if it gave up."""
+        g = self.getup
+        cmd = g.step(state, odom, self.command)
+        if g.phase == "done":
+            self.fallen = False
+            self.fall_time = None
+            self._enter(FsmId.STAND_UP)  # the standing controller takes over from the pose reached
+            return self._postures[FsmId.STAND_UP].step(state, odom, self.command)
+        if g.phase == "failed":
+            self._enter(FsmId.DAMP)
+            return None
+        return cmd
 
     def _settle(self, t: float) -> None:
         """A posture was asked for while walking: enter it after 0.5 s standing still (or 5 s)."""
@@ -190,6 +213,10 @@ class SimRobot:
             self.bridge.damp(kd=0.0)
         elif fsm in self._postures:
             self._postures[fsm].reset(self._state, self.odometry())
+        elif fsm == FsmId.LIE2STANDUP:
+            if self.getup is None:
+                self.getup = GetUpController()
+            self.getup.reset(self._state, self.odometry())
         elif fsm == FsmId.START:
             self.command = LocoCommand(walking=False)
             self.velocity_until = 0.0
@@ -332,10 +359,20 @@ class LocoClient:
         return self.SetFsmId(FsmId.SQUAT)
 
     def Lie2StandUp(self) -> int:  # noqa: N802
-        """Getting up from the floor is not implemented: it answers BAD_TRANSITION while lying."""
-        if self.robot.fallen or not self._on_feet():
-            return LocoError.BAD_TRANSITION
-        return self.SetFsmId(FsmId.STAND_UP)
+        """Get up from the floor (FSM 702), then stand (FSM 4; call Start to balance and walk).
+
+        Lying on the floor (back, front or side) it starts and returns OK; `GetFsmId` reads 702 while it
+        works, 4 once standing, and 1 (Damp) if it gave up (`robot.getup.reason` says why). On the feet it
+        is StandUp.
+        """
+        r = self.robot
+        if not r.fallen and self._on_feet():
+            return self.SetFsmId(FsmId.STAND_UP)
+        if r.fsm == FsmId.LIE2STANDUP:
+            return LocoError.OK  # already getting up
+        r.target = None
+        r._enter(FsmId.LIE2STANDUP)
+        return LocoError.OK
 
     def _on_feet(self) -> bool:
         r = self.robot
