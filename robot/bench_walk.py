@@ -259,3 +259,81 @@ def bench_walk(args: argparse.Namespace) -> Result:
     result["realtime_factor"] = rtf
     result["overhead_ratio"] = overhead
     return result
+
+
+# --- bench getup -----------------------------------------------------------------------------------------
+def get_up_case(angle: float, impulse: float, controller: str, walk_after: float) -> dict[str, Any]:
+    """Knock the standing robot over with a 0.1 s push toward `angle` (rad, world frame), wait 3 s in Damp,
+    call Lie2StandUp, and, once it stands, Start and walk 0.3 m/s for `walk_after` seconds."""
+    from robot.control.getup import lying
+
+    robot, client = _robot(0, controller)
+    robot.world.apply_impulse((impulse * math.cos(angle), impulse * math.sin(angle), 0.0), duration=0.1)
+    robot.sleep(3.0)
+    out: dict[str, Any] = {"angle_deg": round(math.degrees(angle), 1), "impulse_Ns": impulse, "fell": robot.fallen}
+    if not robot.fallen:
+        robot.close()
+        return out
+    out["lying"] = lying(robot.bridge.read())
+    out["code"] = int(client.Lie2StandUp())
+    t0 = robot.time
+    while robot.fsm == 702 and robot.time - t0 < 30.0:
+        robot.step()
+    g = robot.getup
+    out["seconds"] = robot.time - t0
+    out["stood"] = int(robot.fsm) == 4 and not robot.fallen
+    out["tries"], out["rolls"], out["reason"] = (g.tries, g.rolls, g.reason) if g is not None else (0, 0, "")
+    walked = False
+    if out["stood"]:
+        robot.sleep(0.5)
+        client.Start()
+        client.Move(0.3, 0.0, 0.0, continous_move=True)
+        robot.sleep(walk_after)
+        walked = not robot.fallen
+    out["walked"] = walked
+    robot.close()
+    return out
+
+
+def _getup_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--directions", type=positive_int, default=8, help="push directions, evenly spaced")
+    p.add_argument("--offset", type=number(float), default=0.0,
+                   help="degrees added to every push direction (0: the first push is toward +x)")
+    p.add_argument("--impulses", type=_impulses, default=(30.0, 45.0, 60.0),
+                   help="comma-separated push impulses in N s (each must fell the robot to count)")
+    p.add_argument("--walk-after", type=number(float, 0.0), default=3.0,
+                   help="seconds of walking at 0.3 m/s after standing up, to count as a success")
+    p.add_argument("--controller", default="walker", help="System 1 that walks before the fall and after")
+    p.add_argument("--workers", type=positive_int, default=2, help="processes to run cases in")
+
+
+def _impulses(text: str) -> tuple[float, ...]:
+    parse = number(float, 0.0, low_open=True)
+    return tuple(parse(v) for v in text.split(","))
+
+
+@bench("getup", "Lie2StandUp after falls from pushes in every direction: success rate and time to stand",
+       _getup_arguments)
+def bench_getup(args: argparse.Namespace) -> Result:
+    from tqdm import tqdm
+
+    check_controller(args.controller)
+    angles = [math.radians(args.offset) + 2.0 * math.pi * k / args.directions for k in range(args.directions)]
+    cases = [(a, i) for a in angles for i in args.impulses]
+    with ProcessPoolExecutor(max_workers=max(1, args.workers)) as pool:
+        futures = [pool.submit(get_up_case, a, i, args.controller, args.walk_after) for a, i in cases]
+        runs = [f.result() for f in tqdm(futures, desc="falls", unit="case")]
+    fallen = [r for r in runs if r["fell"]]
+    stood = [r for r in fallen if r["stood"]]
+    result: Result = {"cases": len(runs), "falls": len(fallen), "stood_up": len(stood),
+                      "walked_after": sum(r["walked"] for r in fallen),
+                      "success_rate": (sum(r["walked"] for r in fallen) / len(fallen)) if fallen else float("nan"),
+                      "seconds_to_stand_mean": float(np.mean([r["seconds"] for r in stood])) if stood else float("nan"),
+                      "seconds_to_stand_max": float(max(r["seconds"] for r in stood)) if stood else float("nan")}
+    for side in ("back", "front", "side"):
+        among = [r for r in fallen if r["lying"] == side]
+        result[f"lying_{side}"] = len(among)
+        result[f"stood_from_{side}"] = sum(r["stood"] for r in among)
+    result["failures"] = [{k: r[k] for k in ("angle_deg", "impulse_Ns", "lying", "reason")}
+                          for r in fallen if not r["walked"]]
+    return result
