@@ -167,6 +167,18 @@ def test_walk_squat_stand_stop_in_one_session() -> None:
         assert not fallen(s.world)
 
 
+def test_stand_after_a_fall_gets_up_from_the_floor() -> None:
+    with SkillSession(SCENE) as s:
+        s.world.apply_impulse((-60.0, 0.0, 0.0), duration=0.1)  # backward, hard: it falls
+        result = s.run({"skill": "walk", "distance": 0.5, "direction": "forward"})
+        assert not result.ok and result.reason == "fell" and s.robot.fallen
+        result, done, numbers = _run(s, {"skill": "stand"})
+        assert result.ok and done, (result, numbers)
+        assert not s.robot.fallen and s.robot.getup is not None and s.robot.getup.phase == "done"
+        result, done, numbers = _run(s, {"skill": "walk", "distance": 0.5, "direction": "forward"})
+        assert result.ok and done, numbers
+
+
 def test_results_serialise() -> None:
     from robot.skills.base import SkillResult
 

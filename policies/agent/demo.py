@@ -139,9 +139,11 @@ def run_chat(cfg: DemoConfig, inp: TextIO = sys.stdin, out: TextIO = sys.stdout)
             turns.append(turn)
             print(f"robot> {turn.answer()}", file=out, flush=True)
             if stage.robot.fallen:
-                print("robot> I am on the floor and cannot get up by myself; ending the chat.", file=out,
-                      flush=True)
-                break
+                print("robot> I fell. Getting up ...", file=out, flush=True)
+                if not stage.get_up():
+                    print("robot> I cannot get up by myself; ending the chat.", file=out, flush=True)
+                    break
+                print("robot> I am up again.", file=out, flush=True)
     return DemoResult(run_dir, turns, time.perf_counter() - t0)
 
 

@@ -328,6 +328,18 @@ class Stage:
         self.linger(1.0)
         return turn
 
+    def get_up(self) -> bool:
+        """After a fall: Lie2StandUp and back to balanced stepping, filmed; True once up again."""
+        self._caption("getting up ...")
+        sim0 = self.world.time
+        ok = self.session.runner.ctx.get_up()
+        getup = self.robot.getup
+        self.trace("get_up", ok=ok, sim_s=round(self.world.time - sim0, 3),
+                   reason=getup.reason if getup is not None else "")
+        self._caption("up again" if ok else "could not get up")
+        self.linger(1.0)
+        return ok
+
     def linger(self, seconds: float) -> None:
         """Let simulated time pass (the robot keeps station, or lies damped), so a video shows how it ended."""
         self.robot.sleep(seconds)

@@ -168,6 +168,22 @@ class SkillContext:
         """Measured joint angles (LowState, 35 slots)."""
         return self.robot.bridge.read().q.copy()
 
+    def get_up(self, limit: float = 30.0) -> bool:
+        """From the floor to balanced stepping: Lie2StandUp (robot/control/getup.py), then Start, keeping
+        station where it stands. False if it could not (the robot is then in Damp)."""
+        if self.client.Lie2StandUp() != 0:
+            return False
+        t0 = self.time
+        while self.robot.fsm == FsmId.LIE2STANDUP and self.time - t0 < limit:
+            self.robot.step()
+        if self.robot.fallen or self.robot.fsm != FsmId.STAND_UP:
+            return False
+        self.robot.sleep(0.5)  # the standing controller takes the pose over from the get-up
+        if self.client.Start() != 0:
+            return False
+        self.hold()
+        return True
+
     def ensure_walking(self) -> None:
         """Balanced stepping (FSM 500, continuous gait) from wherever the robot is; `fell` if it cannot
         get there. The gait stays continuous: see `_keep_station` for why the walker must not idle out."""

@@ -367,7 +367,10 @@ def squat(ctx: SkillContext) -> dict:
 
 
 def stand(ctx: SkillContext) -> dict:
-    """Stand up straight, balancing, at the walker's nominal height (from a squat or while walking)."""
+    """Stand up straight, balancing, at the walker's nominal height (from a squat, while walking, or from
+    the floor after a fall: Lie2StandUp first)."""
+    if ctx.robot.fallen and not ctx.get_up():
+        raise SkillFailed("fell")
     ctx.ensure_walking()
     ctx.release_arms()
     set_stand_height(ctx, 0.0, 1.5)
