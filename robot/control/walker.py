@@ -105,12 +105,18 @@ class WalkerConfig:
     recovery_reach: float = 0.08
     """Push recovery from standing: how much further than a walking step a catching step may go, m."""
     recovery_carry: float = 1.0
-    """Push recovery from standing: this share of the pelvis velocity when the push is noticed (its
-    forward and sideways parts) becomes a walking command that ramps down to standing at
-    `recovery_decel`, so the push is caught over a few steps of a walk instead of by one long step.
-    Backward it made 10 N s fall (the walk ends with the body still drifting back), so it is left out."""
-    recovery_decel: float = 0.5
-    """See `recovery_carry`, m/s^2."""
+    """Push recovery from standing: this share of the pelvis velocity when the push is noticed becomes a
+    walking command that ramps down to standing at `recovery_decel`, so the push is caught over a few
+    steps of a walk instead of by one long step."""
+    recovery_carry_backward: bool = True
+    """...backward too (False: only the forward and sideways parts). Left out from the seventh to the
+    twelfth session, when carried backward pushes of 10 N s fell (the walk back ended with the body still
+    drifting back); with the walker since (the standing ankle damping, the rest before a walk command),
+    carried at `recovery_decel` 0.35, backward pushes of 20 and 25 N s hold at all 8 push times 0.5-2.25 s
+    after Start (3 and 0 of 8 without; docs/walking.md)."""
+    recovery_decel: float = 0.35
+    """See `recovery_carry`, m/s^2. 0.5 until the backward carry: with it, 20 N s backward fell at 2 of 8
+    push times (0.7: 25 N s backward at all 8); 0.3-0.4 hold 20 N s in all four directions at all 8."""
     recovery_carry_rest: float = 1.0
     """A push is carried only after the robot has stood still this long, s: the rocking that restarts
     the stepping right after a stop is no push to carry (carried, it walked the robot off at 0.3 m/s)."""
@@ -395,7 +401,8 @@ class Walker:
                     # Carried as a walk that slows to a stand: the steps catch the push over a few
                     # steps instead of one long one. Backward pushes keep the plain recovery.
                     v = c.recovery_carry * (_r2(-self._support_frame()) @ vel)
-                    v[0] = max(float(v[0]), 0.0)
+                    if not c.recovery_carry_backward:
+                        v[0] = max(float(v[0]), 0.0)
                     command = self._ramped
                     command.vx, command.vy = float(v[0]), float(v[1])
                     moving = True
