@@ -6,7 +6,8 @@ Only joint torques move the body; the IMU and the joint angles decide when it go
    front or its side (where the pelvis's forward axis points).
 2. *Roll* (at most `max_rolls`, each followed by 0.8 s lying flat and a new look): on its side, arms and
    legs swing forward and the reaction rolls the body onto its back; on its front, the right arm goes out
-   and both knees bend, then the left leg swings forward and out under the body, which rolls onto its side.
+   and both knees bend, then the left leg swings forward and out under the body, which rolls onto its side
+   (every second roll from the front is the mirror image, over the other side).
 3. *Tuck* (0.8 s): knees to the chest, arms overhead.
 4. *Kick* (0.15 s): the hips extend fast while the arms swing forward; the reaction sits the torso up.
 5. *Gather* (0.25 s, then 0.3 s held): the feet come in under the hips and the body rocks forward onto
@@ -113,6 +114,16 @@ HOLD_Q = _pose(FLAT, sp=-1.2, el=0.0, hp=-1.5, kn=2.5, ap=-0.8)
 FRONT_1_Q = _pose(FLAT, R_sr=0.98, R_kn=1.97, L_hp=0.2, L_kn=1.05, L_sr=0.69, R_el=0.53)
 FRONT_2_Q = _pose(FRONT_1_Q, L_hr=0.72, L_hp=-2.38, R_el=-0.87)
 
+
+def mirror(q: np.ndarray) -> np.ndarray:
+    """The pose with left and right swapped (roll and yaw angles change sign, the waist's yaw too)."""
+    m = q.copy()
+    for left, right, sign in _PAIRS.values():
+        m[left], m[right] = sign * q[right], sign * q[left]
+    m[C.WAIST_SLOT] = -q[C.WAIST_SLOT]
+    return m
+
+
 # (phase, duration s, target, swinging arms)
 _TIMED = {SETTLE: (0.6, FLAT, False), ROLL: (0.6, ROLL_BACK, True), FRONT_1: (0.62, FRONT_1_Q, True),
           FRONT_2: (0.59, FRONT_2_Q, True), ROLL_SETTLE: (0.8, FLAT, False),
@@ -207,6 +218,7 @@ class GetUpController:
         self._stage = SETTLE
         self.tries = 0
         self.rolls = 0
+        self._fronts = 0
         self.reason = ""
         self.lay: list[str] = []
         """How it lay at each check ('back', 'front', 'side'), for the record."""
@@ -226,6 +238,7 @@ class GetUpController:
     def reset(self, state: LowState, odom: Odometry) -> None:
         self.tries = 0
         self.rolls = 0
+        self._fronts = 0
         self.reason = ""
         self.lay.clear()
         self._enter(SETTLE, state.q)
@@ -259,6 +272,8 @@ class GetUpController:
         q_cmd = self._cmd.q
         if stage in _TIMED:
             duration, target, _ = _TIMED[stage]
+            if stage in (FRONT_1, FRONT_2) and self._fronts % 2 == 0:
+                target = mirror(target)  # every other roll from the front goes over the other side
             a = min(1.0, self._t / duration)
             a = a * a * (3.0 - 2.0 * a)
             q_cmd[:] = self._from + a * (target - self._from)
@@ -285,6 +300,8 @@ class GetUpController:
                 self._fail(f"could not roll onto the back in {self.rolls} rolls", reached)
             else:
                 self.rolls += 1
+                if side == "front":
+                    self._fronts += 1
                 self._enter(FRONT_1 if side == "front" else ROLL, reached)
         elif stage in (ROLL, FRONT_2):
             self._enter(ROLL_SETTLE, reached)
