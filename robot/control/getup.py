@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from robot.control.base import LocoCommand, Odometry
-from robot.control.kinematics import G1Kinematics, rot
+from robot.control.kinematics import G1Kinematics, quat_matrix, rot
 from robot.g1 import constants as C
 from robot.sdk.lowlevel import LowCmd, LowState
 
@@ -184,10 +184,7 @@ def _balanced(kin: G1Kinematics, feet: list, h: float, pitch: float, q0: np.ndar
 
 
 def _rotation(state: LowState) -> np.ndarray:
-    w, x, y, z = state.imu_state.quaternion_floats()
-    return np.array([[1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
-                     [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
-                     [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)]])
+    return quat_matrix(state.imu_state.quaternion_floats())
 
 
 def lying(state: LowState) -> str:

@@ -34,6 +34,16 @@ def rpy_matrix(r: float, p: float, y: float) -> np.ndarray:
     return rot("z", y) @ rot("y", p) @ rot("x", r)
 
 
+def quat_matrix(q) -> np.ndarray:  # noqa: ANN001 - (w, x, y, z): an array or a tuple of floats
+    """Rotation matrix of a unit quaternion (w, x, y, z), e.g. the IMU's."""
+    w, x, y, z = q.tolist() if isinstance(q, np.ndarray) else q  # Python floats: ~5x cheaper than numpy's
+    return np.array([
+        [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+        [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+        [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
+    ])
+
+
 def yaw_of(rotation: np.ndarray) -> float:
     return math.atan2(rotation[1, 0], rotation[0, 0])
 
