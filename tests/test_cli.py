@@ -40,6 +40,16 @@ def test_bench_sim_json() -> None:
     assert "raw_steps_per_s" in res.stdout.splitlines()[0]  # the table comes first
 
 
+def test_bench_getup_json() -> None:
+    res = humanoid("bench", "getup", "--directions", "1", "--impulses", "60", "--walk-after", "1", "--workers", "1",
+                   "--json")
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout.strip().splitlines()[-1])
+    assert out["cases"] == out["falls"] == out["stood_up"] == out["walked_after"] == 1  # 60 N s toward +x: on its back
+    assert out["success_rate"] == 1.0 and out["lying_back"] == 1 and out["failures"] == []
+    assert 3.0 < out["seconds_to_stand_mean"] < 8.0  # measured 4.6
+
+
 def test_demo_writes_video_and_config(tmp_path: Path) -> None:
     res = humanoid("demo", "--stand", "--seconds", "0.3", "--fps", "10", "--runs-dir", str(tmp_path), "--quiet")
     assert res.returncode == 0, res.stderr
@@ -73,6 +83,8 @@ def test_bad_value_exits_2_with_one_line() -> None:
     ["eval", "planner", "--scenes", "0"],  # used to fail deep inside with "need at least one array"
     ["eval", "tasks", "--episodes", "2.5"],
     ["bench", "sim", "--seconds", "nan"],
+    ["bench", "getup", "--impulses", "30,0"],
+    ["bench", "getup", "--directions", "0"],
 ])
 def test_out_of_range_values_exit_2_with_one_line(args: list[str]) -> None:
     res = humanoid(*args)
@@ -112,7 +124,7 @@ def test_planner_commands_without_arguments_say_what_is_missing(sub: str) -> Non
 
 
 @pytest.mark.parametrize("args", [[], ["demo"], ["chat"], ["plan"], ["bench"], ["bench", "sim"],
-                                  ["bench", "walk"], ["eval"], ["train"]])
+                                  ["bench", "walk"], ["bench", "getup"], ["eval"], ["train"]])
 def test_every_subcommand_has_help(args: list[str]) -> None:
     res = humanoid(*args, "--help")
     assert res.returncode == 0
