@@ -266,6 +266,7 @@ def get_up_case(angle: float, impulse: float, controller: str, walk_after: float
     """Knock the standing robot over with a 0.1 s push toward `angle` (rad, world frame), wait 3 s in Damp,
     call Lie2StandUp, and, once it stands, Start and walk 0.3 m/s for `walk_after` seconds."""
     from robot.control.getup import lying
+    from robot.sdk.loco import FsmId
 
     robot, client = _robot(0, controller)
     robot.world.apply_impulse((impulse * math.cos(angle), impulse * math.sin(angle), 0.0), duration=0.1)
@@ -277,11 +278,11 @@ def get_up_case(angle: float, impulse: float, controller: str, walk_after: float
     out["lying"] = lying(robot.bridge.read())
     out["code"] = int(client.Lie2StandUp())
     t0 = robot.time
-    while robot.fsm == 702 and robot.time - t0 < 30.0:
+    while robot.fsm == FsmId.LIE2STANDUP and robot.time - t0 < 30.0:
         robot.step()
     g = robot.getup
     out["seconds"] = robot.time - t0
-    out["stood"] = int(robot.fsm) == 4 and not robot.fallen
+    out["stood"] = robot.fsm == FsmId.STAND_UP and not robot.fallen
     out["tries"], out["rolls"], out["reason"] = (g.tries, g.rolls, g.reason) if g is not None else (0, 0, "")
     walked = False
     if out["stood"]:
@@ -334,6 +335,6 @@ def bench_getup(args: argparse.Namespace) -> Result:
         among = [r for r in fallen if r["lying"] == side]
         result[f"lying_{side}"] = len(among)
         result[f"stood_from_{side}"] = sum(r["stood"] for r in among)
-    result["failures"] = [{k: r[k] for k in ("angle_deg", "impulse_Ns", "lying", "reason")}
+    result["failures"] = [{k: r[k] for k in ("angle_deg", "impulse_Ns", "lying", "code", "reason")}
                           for r in fallen if not r["walked"]]
     return result
