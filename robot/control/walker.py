@@ -399,7 +399,7 @@ class Walker:
                 self.recovering = True
                 if c.recovery_carry > 0.0 and self.time - self._stood_since >= c.recovery_carry_rest:
                     # Carried as a walk that slows to a stand: the steps catch the push over a few
-                    # steps instead of one long one. Backward pushes keep the plain recovery.
+                    # steps instead of one long one (backward too, unless `recovery_carry_backward` is off).
                     v = c.recovery_carry * (_r2(-self._support_frame()) @ vel)
                     if not c.recovery_carry_backward:
                         v[0] = max(float(v[0]), 0.0)
