@@ -70,6 +70,8 @@ class GetUpConfig:
     """Rolls (from the side or the front) before it gives up."""
 
 
+DT = 0.002  # one physics tick: the get-up answers every LowState
+
 # Phases.
 SETTLE, ROLL, FRONT_1, FRONT_2, ROLL_SETTLE, TUCK, KICK, GATHER, HOLD, RISE, DONE, FAILED = range(12)
 _NAMES = ("settle", "roll", "front_1", "front_2", "roll_settle", "tuck", "kick", "gather", "hold", "rise", "done",
@@ -228,10 +230,6 @@ class GetUpController:
     def phase(self) -> str:
         return _NAMES[self._stage]
 
-    @property
-    def finished(self) -> bool:
-        return self._stage in (DONE, FAILED)
-
     def reset(self, state: LowState, odom: Odometry) -> None:
         self.tries = 0
         self.rolls = 0
@@ -263,8 +261,7 @@ class GetUpController:
 
     def step(self, state: LowState, odom: Odometry, command: LocoCommand | None = None) -> LowCmd:
         """The LowCmd for the next 2 ms (the same object every call: copy it to keep it)."""
-        dt = 0.002
-        self._t += dt
+        self._t += DT
         stage = self._stage
         q_cmd = self._cmd.q
         if stage in _TIMED:
@@ -316,7 +313,6 @@ class GetUpController:
 
     def _rise(self, state: LowState, q_cmd: np.ndarray) -> None:
         c = self.cfg
-        dt = 0.002
         # The centre of mass ahead of the soles' midpoint, along the heading, from joints and IMU.
         q = state.q
         R = _rotation(state)
@@ -326,7 +322,7 @@ class GetUpController:
         heading = R[:2, 0] / max(1e-6, float(np.hypot(R[0, 0], R[1, 0])))
         err = float(heading @ d[:2])
         if self._err is not None:
-            self._rate += ((err - self._err) / dt - self._rate) * 0.2  # 10 ms low-pass
+            self._rate += ((err - self._err) / DT - self._rate) * 0.2  # 10 ms low-pass
         self._err = err
         if abs(err) > c.max_rise_error or R[2, 2] < math.cos(1.0):
             if self.tries >= c.attempts:
