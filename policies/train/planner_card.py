@@ -47,7 +47,7 @@ HELD_OUT = [
     "  is no longer new to the model, so the notes under the table give the plans without those four",
     "  templates apart.",
 ]
-"""What "held-out" means (the carriers came with this model; the test split did not change)."""
+"""What "held-out" means (carriers since phase 2, constructions since phase 7; the test split never changed)."""
 NOTES = [
     "What changed from the previous default, on the same 600 instructions (per-sample predictions of both",
     "models from scratch diagnostics):",
