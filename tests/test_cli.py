@@ -99,7 +99,8 @@ def test_options_are_not_abbreviated() -> None:
     assert "--episodes" in _one_error_line(res)
 
 
-@pytest.mark.parametrize("what,flag,value", [("planner", "--minutes", "-1"), ("walker", "--gamma", "2")])
+@pytest.mark.parametrize("what,flag,value", [("planner", "--minutes", "-1"), ("planner", "--image-width", "100"),
+                                              ("walker", "--gamma", "2")])
 def test_train_refuses_out_of_range_values_before_any_work(what: str, flag: str, value: str, tmp_path: Path) -> None:
     run = tmp_path / "run"
     res = humanoid("train", what, flag, value, "--run-dir", str(run))

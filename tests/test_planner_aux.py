@@ -77,3 +77,22 @@ def test_batch_encoding_matches_one_by_one(tmp_path) -> None:  # noqa: ANN001
                     image_size=(120, 160))
     proc = load_processor(tmp_path)
     assert tp.encode_all(proc, samples, chunk=5) == [tp.encode(proc, s) for s in samples]
+
+
+def test_input_width_is_set_through_the_processors_pixel_budget(tmp_path) -> None:  # noqa: ANN001
+    pytest.importorskip("transformers")
+    import policies.train.planner as tp
+    from policies.planner.loading import load_processor
+    from policies.planner.tiny import TinySize, make_checkpoint
+
+    make_checkpoint(tmp_path, "qwen3_vl", TinySize(32, 1, 1, 32, 1), ["go to the red cube"], 300,
+                    image_size=(120, 160))
+    assert tp.input_size(load_processor(tmp_path).image_processor, (240, 320)) == (96, 160)
+    for width, size in ((224, (160, 224)), (288, (192, 288)), (64, (32, 64)), (160, (96, 160))):
+        assert tp.set_input_width(tmp_path, (240, 320), width) == size
+        assert tp.input_size(load_processor(tmp_path).image_processor, (240, 320)) == size
+    before = (tmp_path / "preprocessor_config.json").read_text()
+    for bad in (100, 320, 0):
+        with pytest.raises(ValueError, match="multiple of 32"):
+            tp.set_input_width(tmp_path, (240, 320), bad)
+    assert (tmp_path / "preprocessor_config.json").read_text() == before

@@ -84,7 +84,13 @@ def test_train_planner_smoke_and_resume(tmp_path: Path) -> None:
     assert state["step"] == 2
     assert (out / "model.safetensors").exists() and (out / "tokenizer.json").exists()
     assert any((run / "tb").iterdir())
-    res = humanoid("train", "planner", *tiny, "--steps", "4")  # resumes from step 2
+    trained = json.loads((out / "training.json").read_text())
+    assert trained["input_size"] == [96, 160] and trained["image_tokens"] == 15
+    # resumes from step 2, at a larger input size
+    res = humanoid("train", "planner", *tiny, "--steps", "4", "--image-width", "224")
     assert res.returncode == 0, res.stderr[-2000:]
     assert json.loads((run / "checkpoint" / "trainer_state.json").read_text())["step"] == 4
+    trained = json.loads((out / "training.json").read_text())
+    assert trained["input_size"] == [160, 224] and trained["image_tokens"] == 35
+    assert "shrunk to 224x160 (35 image tokens)" in (out / "README.md").read_text()
     assert not list(out.glob("*.bin")) and not list(out.glob("*.pt"))  # safetensors only

@@ -96,10 +96,13 @@ class Args:
     """Vision tower layers."""
     vocab_size: int = 1200
     """BPE vocabulary trained on the instructions (plan pieces and coordinates are added on top)."""
-    image_width: int = 160
-    """Frames are shrunk to this width before the model sees them: 15 image tokens (160 x 96) instead of
-    80 at 320 (320 x 256), which is what makes training fit one CPU core (measured: at 320 a step took
-    about 2.5x as long, and the dense losses fell no faster per step)."""
+    image_width: int = 0
+    """Frames are shrunk to this width before the model sees them (a multiple of 32), as tall as their
+    aspect ratio allows on the 32 px grid. 0: 160 for a new checkpoint (15 image tokens, 160 x 96, instead
+    of 80 at 320 x 256, which is what makes training from scratch fit one CPU core: at 320 a step took
+    about 2.5x as long, and the dense losses fell no faster per step), and the checkpoint's own width on
+    resume. Given on resume, it changes the checkpoint's input size (its processor's pixel budget; the
+    vision tower's learned position table is interpolated to any patch grid, so the weights carry over)."""
     save_every: int = 200
     """Steps between checkpoints."""
     seed: int = 0
@@ -229,6 +232,46 @@ def pick_device(name: str) -> str:
 _GRID_THW = (1, 8, 10)  # set from the image processor's output in main()
 
 
+def input_size(image_processor: Any, frame_hw: tuple[int, int]) -> tuple[int, int]:
+    """(height, width) in pixels that Qwen's `image_processor` shrinks a frame of `frame_hw` to."""
+    from PIL import Image
+
+    grid = image_processor(images=[Image.new("RGB", (frame_hw[1], frame_hw[0]))], return_tensors="np")
+    _, h, w = (int(v) for v in grid["image_grid_thw"][0])
+    patch = int(image_processor.patch_size)
+    return h * patch, w * patch
+
+
+def set_input_width(ckpt: Path, frame_hw: tuple[int, int], width: int) -> tuple[int, int]:
+    """Make the checkpoint's image processor shrink frames of `frame_hw` to `width` px wide (and as tall as the
+    aspect ratio allows, rounded down to its grid); returns the new (height, width).
+
+    Qwen's processor takes a pixel budget, not a size: it rounds the frame's sides to its grid and, above the
+    budget, divides both by sqrt(pixels / budget) and rounds down. The budget written is the smallest (with
+    a 0.1 % margin for rounding) at which both sides still reach the size asked for; the result is checked
+    through the processor itself.
+    """
+    from policies.planner.loading import load_processor
+
+    cfg_path = ckpt / "preprocessor_config.json"
+    before = cfg_path.read_text()
+    cfg = json.loads(before)
+    grid = int(cfg["patch_size"]) * int(cfg.get("merge_size", 2))
+    fh, fw = frame_hw
+    if width % grid or not grid <= width < fw:
+        raise ValueError(f"--image-width {width}: must be a multiple of {grid} below the frames' {fw} px")
+    height = max(grid, fh * width // fw // grid * grid)
+    budget = math.ceil(fh * fw * max(width / fw, height / fh) ** 2 * 1.001)
+    cfg["size"] = {"shortest_edge": budget, "longest_edge": budget}
+    cfg_path.write_text(json.dumps(cfg, indent=2) + "\n")
+    got = input_size(load_processor(ckpt).image_processor, frame_hw)
+    if got != (height, width):
+        cfg_path.write_text(before)
+        raise ValueError(f"--image-width {width}: the image processor gives {got[1]} x {got[0]}, "
+                         f"not {width} x {height}")
+    return got
+
+
 def pixel_batch(image_processor: Any, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(pixel_values as float16, grid_thw) for every frame, through the model's own image processor."""
     from PIL import Image
@@ -350,11 +393,14 @@ def main(args: Args) -> Path:
         corpus = [s["instruction"] for s in samples] + [json.dumps(s["calls"]) for s in samples[:3000]]
         size = TinySize(args.text_hidden, args.text_layers, max(1, args.text_hidden // 64), args.vision_hidden,
                         args.vision_layers)
+        width = args.image_width or 160
         make_checkpoint(ckpt, "qwen3_vl", size, corpus, args.vocab_size, plan_tokens(), COMPACT_TEMPLATE,
-                        seed=args.seed,
-                        image_size=(round(rgb.shape[1] * args.image_width / rgb.shape[2]), args.image_width))
+                        seed=args.seed, image_size=(round(rgb.shape[1] * width / rgb.shape[2]), width))
         (ckpt / "trainer_state.json").write_text(json.dumps({"step": 0, "seconds": 0.0}))
     processor = load_processor(ckpt)
+    if args.image_width and input_size(processor.image_processor, rgb.shape[1:3])[1] != args.image_width:
+        set_input_width(ckpt, rgb.shape[1:3], args.image_width)
+        processor = load_processor(ckpt)
     model = tf.Qwen3VLForConditionalGeneration.from_pretrained(ckpt, dtype=torch.float32).to(device)
     state = json.loads((ckpt / "trainer_state.json").read_text())
     tok = processor.tokenizer
@@ -507,7 +553,8 @@ def main(args: Args) -> Path:
     writer.close()
     final = {"step": step, "seconds": spent, "cpu_seconds": cpu_before + time.process_time() - cpu0,
              "parameters": n_params, "train_samples": len(samples), "train_frames": int(len(rgb)),
-             "image_tokens": int(np.prod(_GRID_THW)) // processor.image_processor.merge_size ** 2, **val}
+             "image_tokens": int(np.prod(_GRID_THW)) // processor.image_processor.merge_size ** 2,
+             "input_size": list(input_size(processor.image_processor, rgb.shape[1:3])), **val}
     (run / "final.json").write_text(json.dumps(final, indent=2) + "\n")
     if args.out:
         export(ckpt, Path(args.out), args, final)
@@ -556,6 +603,18 @@ def export(ckpt: Path, out: Path, args: Args, final: dict[str, Any]) -> None:
     write_card(out)
 
 
+def _image_width(text: str) -> int:
+    """argparse type of `--image-width`: 0, or a whole multiple of the 32 px grid (patch 16, 2x2 merge)."""
+    import argparse
+
+    from robot.argtypes import non_negative_int
+
+    value = int(non_negative_int(text))
+    if value % 32:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or a multiple of 32")
+    return value
+
+
 def parse_args(argv: list[str] | None = None) -> Args:
     """One flag per field of `Args`, its docstring as help."""
     from policies.train.args import parse_dataclass_args
@@ -564,9 +623,10 @@ def parse_args(argv: list[str] | None = None) -> Args:
 
     types = {**dict.fromkeys(("train_scenes", "per_scene", "val_scenes", "steps", "batch_size", "save_every",
                               "threads", "text_hidden", "text_layers", "vision_hidden", "vision_layers",
-                              "vocab_size", "image_width"), positive_int),
+                              "vocab_size"), positive_int),
              **dict.fromkeys(("minutes", "lr", "vision_lr_scale"), positive_float),
              **dict.fromkeys(("bucket", "warmup", "seed"), non_negative_int),
+             "image_width": _image_width,
              **dict.fromkeys(("weight_decay", "coord_sigma", "coord_weight", "aux_patch", "aux_token", "aux_lm"),
                              non_negative_float),
              "history_share": unit_float}

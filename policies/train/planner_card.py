@@ -115,6 +115,9 @@ def write_card(folder: str | Path, metrics: dict[str, Any] | None = None) -> Pat
     args = tr["args"]
     t, v = cfg["text_config"], cfg["vision_config"]
     size_mb = (folder / "model.safetensors").stat().st_size / 1e6
+    # Models trained before the input size was recorded were all 160 x 96 (`--image-width 160`).
+    h, w = tr.get("input_size") or (96, args.get("image_width") or 160)
+    shrunk = f"{w}x{h}"
     tok = json.loads((folder / "tokenizer.json").read_text())
     n_vocab = len(tok["model"]["vocab"]) + len(tok.get("added_tokens", []))
     lines = [
@@ -132,7 +135,7 @@ def write_card(folder: str | Path, metrics: dict[str, Any] | None = None) -> Pat
         f"- Vision tower: hidden {v['hidden_size']}, {v['depth']} layers, patch {v['patch_size']}, 2x2 merge, learned "
         f"position table of {v['num_position_embeddings']}, DeepStack from layer(s) {v.get('deepstack_visual_indexes')}.",
         f"- {tr['parameters'] / 1e6:.2f} M parameters; weights in bfloat16 safetensors, {size_mb:.1f} MB.",
-        f"- Input: the 320x240 frame shrunk to {args['image_width']} px wide ({tr.get('image_tokens', 15)} image tokens); "
+        f"- Input: the 320x240 frame shrunk to {shrunk} ({tr.get('image_tokens', 15)} image tokens); "
         "the chat template",
         "  is Qwen's without the system message (the weights carry the vocabulary).",
         f"- Tokenizer: byte-level BPE of {args['vocab_size']} trained on the instructions, plus the registry's JSON",
