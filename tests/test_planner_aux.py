@@ -96,3 +96,41 @@ def test_input_width_is_set_through_the_processors_pixel_budget(tmp_path) -> Non
         with pytest.raises(ValueError, match="multiple of 32"):
             tp.set_input_width(tmp_path, (240, 320), bad)
     assert (tmp_path / "preprocessor_config.json").read_text() == before
+
+
+def test_grown_vision_tower_answers_as_before_and_learns(tmp_path) -> None:  # noqa: ANN001
+    pytest.importorskip("transformers")
+    import numpy as np
+    import torch
+    import transformers as tf
+    from PIL import Image
+
+    import policies.train.planner as tp
+    from policies.planner.hf import TransformersPlanner
+    from policies.planner.tiny import TinySize, make_checkpoint
+
+    make_checkpoint(tmp_path, "qwen3_vl", TinySize(32, 1, 1, 32, 2), ["go to the red cube"], 300,
+                    image_size=(96, 160))
+    planner = TransformersPlanner(tmp_path)
+    frame = np.random.default_rng(0).integers(0, 256, (240, 320, 3), dtype=np.uint8)
+    inputs = planner.processor(text=[planner.prompt("go to the red cube")], images=[Image.fromarray(frame)],
+                               return_tensors="pt")
+
+    def logits() -> torch.Tensor:
+        model = tf.Qwen3VLForConditionalGeneration.from_pretrained(tmp_path, dtype=torch.float32)
+        with torch.no_grad():
+            return model(**inputs).logits
+
+    before = logits()
+    assert tp.grow_vision(tmp_path, 4) == 2
+    model = tf.Qwen3VLForConditionalGeneration.from_pretrained(tmp_path, dtype=torch.float32)
+    assert len(model.model.visual.blocks) == 4
+    assert torch.equal(logits(), before)  # the new blocks pass their input through, exactly
+    new = model.model.visual.blocks[2]
+    assert not new.attn.proj.weight.any() and new.attn.qkv.weight.any()
+    model(**inputs).logits.square().mean().backward()
+    assert new.attn.proj.weight.grad.abs().sum() > 0 and new.mlp.linear_fc2.weight.grad.abs().sum() > 0
+    weights = (tmp_path / "model.safetensors").read_bytes()
+    assert tp.grow_vision(tmp_path, 4) == 4 and (tmp_path / "model.safetensors").read_bytes() == weights
+    with pytest.raises(ValueError, match="cannot shrink"):
+        tp.grow_vision(tmp_path, 3)

@@ -92,8 +92,11 @@ class Args:
     """Language model layers."""
     vision_hidden: int = 96
     """Vision tower width."""
-    vision_layers: int = 2
-    """Vision tower layers."""
+    vision_layers: int = 0
+    """Vision tower layers. 0: 2 for a new checkpoint, and the checkpoint's own depth on resume. Given on
+    resume and larger than the checkpoint's, the tower grows: blocks are added after the last one with
+    their output projections at zero, so each adds nothing until trained and the model answers as before
+    (`grow_vision`); the vision tower runs once a plan, so its depth costs little latency."""
     vocab_size: int = 1200
     """BPE vocabulary trained on the instructions (plan pieces and coordinates are added on top)."""
     image_width: int = 0
@@ -272,6 +275,48 @@ def set_input_width(ckpt: Path, frame_hw: tuple[int, int], width: int) -> tuple[
     return got
 
 
+def grow_vision(ckpt: Path, depth: int) -> int:
+    """Deepen the checkpoint's vision tower to `depth` blocks; returns the depth it had.
+
+    The new blocks go after the last one (the deep-stack taps and the merger keep their inputs' meaning),
+    initialised as the model's own initialiser does, except their attention and MLP output projections,
+    which are zero: a block adds its branches to the residual stream, so it passes its input through
+    unchanged until training moves those projections (their gradients are not zero), and the grown model
+    answers as before (tests/test_planner_aux.py). The optimizer's state of the old weights carries over by
+    name; the new ones start fresh.
+    """
+    import torch
+    import transformers as tf
+
+    cfg = tf.AutoConfig.from_pretrained(ckpt)
+    old = int(cfg.vision_config.depth)
+    if depth < old:
+        raise ValueError(f"--vision-layers {depth}: the checkpoint's vision tower has {old} blocks "
+                         "and cannot shrink")
+    if depth == old:
+        return old
+    cfg.vision_config.depth = depth
+    level = tf.logging.get_verbosity()
+    tf.logging.set_verbosity_error()  # the load report lists the new blocks as missing: they are, and checked below
+    try:
+        model, info = tf.Qwen3VLForConditionalGeneration.from_pretrained(ckpt, config=cfg, dtype=torch.float32,
+                                                                         output_loading_info=True)
+    finally:
+        tf.logging.set_verbosity(level)
+    new = tuple(f"model.visual.blocks.{i}." for i in range(old, depth))
+    odd = [k for k in (*info["missing_keys"], *info["unexpected_keys"]) if not k.startswith(new)]
+    if odd or len(info["missing_keys"]) == 0:
+        raise ValueError(f"{ckpt}: growing the vision tower would leave other weights unloaded: {odd[:5]}")
+    with torch.no_grad():
+        for block in model.model.visual.blocks[old:]:
+            for lin in (block.attn.proj, block.mlp.linear_fc2):
+                lin.weight.zero_()
+                if lin.bias is not None:
+                    lin.bias.zero_()
+    model.save_pretrained(ckpt)
+    return old
+
+
 def pixel_batch(image_processor: Any, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(pixel_values as float16, grid_thw) for every frame, through the model's own image processor."""
     from PIL import Image
@@ -392,7 +437,7 @@ def main(args: Args) -> Path:
     if not (ckpt / "config.json").exists():
         corpus = [s["instruction"] for s in samples] + [json.dumps(s["calls"]) for s in samples[:3000]]
         size = TinySize(args.text_hidden, args.text_layers, max(1, args.text_hidden // 64), args.vision_hidden,
-                        args.vision_layers)
+                        args.vision_layers or 2)
         width = args.image_width or 160
         make_checkpoint(ckpt, "qwen3_vl", size, corpus, args.vocab_size, plan_tokens(), COMPACT_TEMPLATE,
                         seed=args.seed, image_size=(round(rgb.shape[1] * width / rgb.shape[2]), width))
@@ -401,6 +446,8 @@ def main(args: Args) -> Path:
     if args.image_width and input_size(processor.image_processor, rgb.shape[1:3])[1] != args.image_width:
         set_input_width(ckpt, rgb.shape[1:3], args.image_width)
         processor = load_processor(ckpt)
+    if args.vision_layers:
+        grow_vision(ckpt, args.vision_layers)
     model = tf.Qwen3VLForConditionalGeneration.from_pretrained(ckpt, dtype=torch.float32).to(device)
     state = json.loads((ckpt / "trainer_state.json").read_text())
     tok = processor.tokenizer
