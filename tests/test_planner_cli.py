@@ -86,11 +86,12 @@ def test_train_planner_smoke_and_resume(tmp_path: Path) -> None:
     assert any((run / "tb").iterdir())
     trained = json.loads((out / "training.json").read_text())
     assert trained["input_size"] == [96, 160] and trained["image_tokens"] == 15
-    # resumes from step 2, at a larger input size
-    res = humanoid("train", "planner", *tiny, "--steps", "4", "--image-width", "224")
+    # resumes from step 2, at a larger input size and with a deeper vision tower
+    res = humanoid("train", "planner", *tiny, "--steps", "4", "--image-width", "224", "--vision-layers", "2")
     assert res.returncode == 0, res.stderr[-2000:]
     assert json.loads((run / "checkpoint" / "trainer_state.json").read_text())["step"] == 4
     trained = json.loads((out / "training.json").read_text())
     assert trained["input_size"] == [160, 224] and trained["image_tokens"] == 35
     assert "shrunk to 224x160 (35 image tokens)" in (out / "README.md").read_text()
+    assert json.loads((out / "config.json").read_text())["vision_config"]["depth"] == 2
     assert not list(out.glob("*.bin")) and not list(out.glob("*.pt"))  # safetensors only

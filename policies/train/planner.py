@@ -441,6 +441,9 @@ def main(args: Args) -> Path:
         width = args.image_width or 160
         make_checkpoint(ckpt, "qwen3_vl", size, corpus, args.vocab_size, plan_tokens(), COMPACT_TEMPLATE,
                         seed=args.seed, image_size=(round(rgb.shape[1] * width / rgb.shape[2]), width))
+        # make_checkpoint rounds the size to the grid (the position table's size comes from it); the pixel
+        # budget is then set as on resume, so every width gives what it asks (224 would round to 192).
+        set_input_width(ckpt, rgb.shape[1:3], width)
         (ckpt / "trainer_state.json").write_text(json.dumps({"step": 0, "seconds": 0.0}))
     processor = load_processor(ckpt)
     if args.image_width and input_size(processor.image_processor, rgb.shape[1:3])[1] != args.image_width:
