@@ -257,6 +257,9 @@ def _add_planner_commands(sub: argparse._SubParsersAction) -> None:
     ep.add_argument("--planner", default="default", help=planner_help)
     ep.add_argument("--scenes", type=positive_int, default=100, help="held-out scenes to render")
     ep.add_argument("--per-scene", type=positive_int, default=6, help="instructions per scene")
+    ep.add_argument("--split", choices=("test", "select"), default="test",
+                    help="test: the split the model card reports; select: other held-out scenes (seeds from "
+                         "910,000), to choose checkpoints and settings on without spending the test split")
     ep.add_argument("--no-baseline", action="store_true", help="skip the keyword baseline")
     ep.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads (latency is measured on these)")
     ep.add_argument("--cache", default=None, help="folder to keep the rendered split in between runs")
@@ -303,7 +306,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
 
 def _cmd_eval_planner(args: argparse.Namespace) -> int:
     res = _planner_call("run_eval", args.planner, args.scenes, args.per_scene, not args.no_baseline, args.threads,
-                        not args.quiet, args.cache)
+                        not args.quiet, args.cache, args.split)
     import policies.planner.cli as pc
 
     print(pc.eval_table(res))

@@ -95,3 +95,21 @@ def test_train_planner_smoke_and_resume(tmp_path: Path) -> None:
     assert "shrunk to 224x160 (35 image tokens)" in (out / "README.md").read_text()
     assert json.loads((out / "config.json").read_text())["vision_config"]["depth"] == 2
     assert not list(out.glob("*.bin")) and not list(out.glob("*.pt"))  # safetensors only
+
+
+def test_selection_split_is_other_scenes(tmp_path: Path) -> None:
+    from policies.planner.evaluate import eval_split
+
+    test = eval_split(2, 4, tmp_path)
+    select = eval_split(2, 4, tmp_path, split="select")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["eval-2x4.jsonl", "eval-2x4.npz",
+                                                          "select-2x4.jsonl", "select-2x4.npz"]
+    assert not (test[0] == select[0]).all(axis=(1, 2, 3)).any()  # no frame in common
+    assert [s["instruction"] for s in test[2]] != [s["instruction"] for s in select[2]]
+    res = humanoid("eval", "planner", "--planner", "keyword", "--split", "select", "--scenes", "2", "--per-scene",
+                   "4", "--cache", str(tmp_path), "--quiet", "--json")
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout.strip().splitlines()[-1])
+    assert out["split"] == "select" and out["n_samples"] == len(select[2])
+    with pytest.raises(ValueError, match="unknown split"):
+        eval_split(2, 4, None, split="val")

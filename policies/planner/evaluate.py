@@ -2,6 +2,9 @@
 
 The test split is generated apart from training: scene seeds from `EVAL_SEED0` (training uses seeds
 below 900,000) and the phrasing templates that training never sees (planner_data.TEST_SHARE of them).
+The selection split (`--split select`) is made the same way on other scenes (seeds from `SELECT_SEED0`):
+choose between checkpoints and settings on it, and measure only the chosen one on the test split, so the
+test split's figures stay an estimate for scenes nobody chose on.
 
 Numbers:
 - valid_rate: share of instructions whose first answer parsed and validated.
@@ -30,22 +33,31 @@ from policies.planner.lexicon import COLOUR_WORDS, SHAPE_WORDS, SIZE_WORDS, word
 from robot.skills.registry import SkillCall
 
 EVAL_SEED0 = 1_000_000
+SELECT_SEED0 = 910_000
+SPLITS = {"test": EVAL_SEED0, "select": SELECT_SEED0}
+"""First scene seed of each held-out split. Both use the held-out phrasings. The training run's own
+validation scenes start at 900,000 (`--val-scenes`, 60 by default), below the selection split's."""
 KEYS = ("valid_rate", "plan_accuracy", "plan_accuracy_en", "plan_accuracy_es", "point_accuracy", "refusal_accuracy",
         "false_refusal_rate", "latency_ms_median")
 
 
 def eval_split(n_scenes: int = 100, per_scene: int = 6, cache: str | Path | None = None,
-               progress: bool = False) -> tuple[np.ndarray, np.ndarray, list[dict[str, Any]], list[list[dict]]]:
-    """(rgb, object-index masks, samples, scene objects) of the held-out test split, cached if `cache`."""
+               progress: bool = False, split: str = "test"
+               ) -> tuple[np.ndarray, np.ndarray, list[dict[str, Any]], list[list[dict]]]:
+    """(rgb, object-index masks, samples, scene objects) of a held-out split ("test" or "select"), cached
+    in `cache` if given."""
     from policies.train.planner_data import make_split
 
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r} ({', '.join(SPLITS)})")
     if cache is not None:
         cache = Path(cache)
-        npz, jl = cache / f"eval-{n_scenes}x{per_scene}.npz", cache / f"eval-{n_scenes}x{per_scene}.jsonl"
+        name = f"{'eval' if split == 'test' else split}-{n_scenes}x{per_scene}"
+        npz, jl = cache / f"{name}.npz", cache / f"{name}.jsonl"
         if npz.exists() and jl.exists():
             d = np.load(npz)
             return d["rgb"], d["masks"], [json.loads(x) for x in jl.read_text().splitlines()], []
-    rgb, masks, samples = make_split("test", n_scenes, per_scene, EVAL_SEED0, progress)
+    rgb, masks, samples = make_split("test", n_scenes, per_scene, SPLITS[split], progress)
     out = [s.to_dict() for s in samples]
     if cache is not None:
         cache.mkdir(parents=True, exist_ok=True)
@@ -131,4 +143,4 @@ def format_table(results: dict[str, dict[str, float]]) -> str:
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows)
 
 
-__all__ = ["EVAL_SEED0", "KEYS", "eval_split", "format_table", "score"]
+__all__ = ["EVAL_SEED0", "KEYS", "SELECT_SEED0", "SPLITS", "eval_split", "format_table", "score"]

@@ -27,7 +27,8 @@ PREVIOUS_WHAT = ("\"Previous default\" is the model this one continued from (pha
 """One sentence on what the "previous default" column is."""
 HELD_OUT = [
     "- Held out from training: 20 % of the phrasing templates (by a fixed hash, `_held_out` in",
-    "  policies/train/planner_data.py), and scene seeds from 900,000 (validation) and 1,000,000 (evaluation).",
+    "  policies/train/planner_data.py), and scene seeds from 900,000 (the run's validation), 910,000 (the",
+    "  selection split, `--split select`, where checkpoints are chosen) and 1,000,000 (the test split, below).",
     "  Training also holds carrier phrasings (`CARRIERS_EN`, `CARRIERS_ES`): every word of a held-out",
     "  template occurs in training, in another construction (\"freeze right there\" for the held-out",
     "  \"freeze\", \"ponte en sentadilla\" for \"haz una sentadilla\", \"turn to the left\" for the bare",
@@ -214,4 +215,6 @@ if __name__ == "__main__":
     m = None
     if a.eval:
         m = json.loads(Path(a.eval).read_text().strip().splitlines()[-1])
+        if m.get("split", "test") != "test":
+            p.error(f"{a.eval} is from the {m['split']!r} split; the card reports the test split")
     print(write_card(a.folder, m))
