@@ -94,6 +94,11 @@ def test_train_planner_smoke_and_resume(tmp_path: Path) -> None:
     assert trained["input_size"] == [160, 224] and trained["image_tokens"] == 35
     assert "shrunk to 224x160 (35 image tokens)" in (out / "README.md").read_text()
     assert json.loads((out / "config.json").read_text())["vision_config"]["depth"] == 2
+    # a tower cannot shrink: one line, and the checkpoint (weights, input size) as it was
+    before = {p.name: p.read_bytes() for p in (run / "checkpoint").iterdir()}
+    res = humanoid("train", "planner", *tiny, "--steps", "6", "--image-width", "160")  # --vision-layers 1, in tiny
+    assert res.returncode == 2 and "cannot shrink" in res.stderr and "Traceback" not in res.stderr
+    assert {p.name: p.read_bytes() for p in (run / "checkpoint").iterdir()} == before
     assert not list(out.glob("*.bin")) and not list(out.glob("*.pt"))  # safetensors only
 
 
@@ -113,3 +118,4 @@ def test_selection_split_is_other_scenes(tmp_path: Path) -> None:
     assert out["split"] == "select" and out["n_samples"] == len(select[2])
     with pytest.raises(ValueError, match="unknown split"):
         eval_split(2, 4, None, split="val")
+

@@ -445,12 +445,12 @@ def main(args: Args) -> Path:
         # budget is then set as on resume, so every width gives what it asks (224 would round to 192).
         set_input_width(ckpt, rgb.shape[1:3], width)
         (ckpt / "trainer_state.json").write_text(json.dumps({"step": 0, "seconds": 0.0}))
+    if args.vision_layers:  # first: it refuses before writing anything, and the input size is checked after
+        grow_vision(ckpt, args.vision_layers)
     processor = load_processor(ckpt)
     if args.image_width and input_size(processor.image_processor, rgb.shape[1:3])[1] != args.image_width:
         set_input_width(ckpt, rgb.shape[1:3], args.image_width)
         processor = load_processor(ckpt)
-    if args.vision_layers:
-        grow_vision(ckpt, args.vision_layers)
     model = tf.Qwen3VLForConditionalGeneration.from_pretrained(ckpt, dtype=torch.float32).to(device)
     state = json.loads((ckpt / "trainer_state.json").read_text())
     tok = processor.tokenizer
