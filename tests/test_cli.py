@@ -109,6 +109,19 @@ def test_train_refuses_out_of_range_values_before_any_work(what: str, flag: str,
     assert not run.exists()
 
 
+@pytest.mark.parametrize("args,words", [(["--seed", "10"], "held-out scenes from 900,000"),
+                                        (["--seed", "8", "--train-scenes", "100001"], "into the held-out"),
+                                        (["--val-scenes", "10001"], "selection split")])
+def test_train_planner_refuses_scenes_that_reach_the_held_out_ones(args: list[str], words: str,
+                                                                  tmp_path: Path) -> None:
+    pytest.importorskip("transformers")
+    run = tmp_path / "run"
+    res = humanoid("train", "planner", *args, "--run-dir", str(run))
+    err = [x for x in res.stderr.strip().splitlines() if not x.startswith("pybullet build time")]
+    assert res.returncode == 2 and len(err) == 1 and words in err[0], res.stderr
+    assert not run.exists()
+
+
 def test_runs_dir_that_is_a_file_exits_2_with_one_line(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")

@@ -382,6 +382,21 @@ def answer_logits(model: Any, b: dict[str, Any], labels: Any) -> tuple[Any, Any,
     return model.lm_head(hidden[:, :-1][m]), labels[:, 1:][m], hidden
 
 
+def check_seeds(args: Args) -> None:
+    """Refuse a run whose scenes would reach the held-out ones: training scenes from `--seed` x 100,000 must
+    stay below the validation scenes (900,000), and those below the selection split (910,000); the test
+    split starts at 1,000,000. (`--seed 10` would train on the test split's scenes.)"""
+    from policies.planner.evaluate import SELECT_SEED0
+
+    first = TRAIN_SEED0 + args.seed * 100_000
+    if first + args.train_scenes > VAL_SEED0:
+        raise ValueError(f"--seed {args.seed} --train-scenes {args.train_scenes}: training scenes would reach seed "
+                         f"{first + args.train_scenes - 1:,}, into the held-out scenes from {VAL_SEED0:,}")
+    if VAL_SEED0 + args.val_scenes > SELECT_SEED0:
+        raise ValueError(f"--val-scenes {args.val_scenes}: at most {SELECT_SEED0 - VAL_SEED0:,} (the selection "
+                         f"split's scenes start at {SELECT_SEED0:,})")
+
+
 def length_batches(lengths: np.ndarray, batch_size: int, window: int, rng: np.random.Generator):  # noqa: ANN201
     """A function drawing a batch of sample indices: a random sample and others of about its length.
 
@@ -421,6 +436,7 @@ def main(args: Args) -> Path:
     device = pick_device(args.device)
     if device != "cpu":
         torch.backends.cuda.matmul.allow_tf32 = True
+    check_seeds(args)
     run = Path(args.run_dir)
     run.mkdir(parents=True, exist_ok=True)
     (run / "args.json").write_text(json.dumps(dataclasses.asdict(args), indent=2) + "\n")
