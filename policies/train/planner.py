@@ -109,7 +109,8 @@ class Args:
     save_every: int = 200
     """Steps between checkpoints."""
     seed: int = 0
-    """Seed of the scenes, the instructions and the initial weights."""
+    """Seed of the scenes, the instructions and the initial weights. Training scenes start at seed x 100,000,
+    so 0-8: the scenes from 900,000 are held out (validation, selection and test splits)."""
     device: str = "cpu"
     """Where to train: "cpu", "cuda" (a GPU), or "auto" (cuda when torch sees one). The model, the frames and
     the dense labels then live on that device; the data is made on the CPU either way."""
