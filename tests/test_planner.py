@@ -45,6 +45,35 @@ def test_the_test_split_stays_what_the_model_cards_measured() -> None:
     assert len(test) == 32 and hashlib.sha1(text.encode()).hexdigest() == "f8d12e4dd732a500309ab42fbaeb2fa4649ade56"
 
 
+def test_hard_absent_objects_share_their_colour_and_shape_with_objects_in_view() -> None:
+    """--hard-absent 1 names absent objects whose colour and shape are both in view on other objects,
+    where the scene has such a pair; 0 (the default, and the held-out splits) draws any pair not in view."""
+    import random as rnd
+
+    from policies.train.planner_data import Writer, render_scene, seen_objects
+
+    hard = easy = 0
+    for seed in range(6):
+        spec, _, mk, depth = render_scene(seed, np.random.default_rng(seed))
+        seen, sliver = seen_objects(spec, mk, depth)
+        colours, shapes = {o.colour for o in seen}, {o.shape for o in seen}
+        present = {f"{o.colour} {o.shape}" for o in seen} | sliver
+        feasible = any(c in colours and s in shapes and f"{c} {s}" not in present
+                       for c in colours for s in shapes)
+        for h in (0.0, 1.0):
+            w = Writer(rnd.Random(seed), "train", seen, sliver, h)
+            picks = [w.absent() for _ in range(40)]
+            assert all(f"{c} {s}" not in present for c, s in picks)
+            both = sum(c in colours and s in shapes for c, s in picks)
+            if h and feasible:
+                assert both == 40
+                hard += 1
+            elif not h and feasible:
+                assert both < 40  # uniform over all absent pairs: most pairs have an unseen colour or shape
+                easy += 1
+    assert hard >= 3 and easy >= 3
+
+
 def test_training_wraps_steps_in_constructions_that_add_no_step() -> None:
     from policies.train.planner_data import APPROACH, STAY, make_split
 

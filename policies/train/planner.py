@@ -56,6 +56,9 @@ class Args:
     """Held-out scenes (test-split phrasings) for the validation numbers logged while training."""
     history_share: float = 0.1
     """Share of multi-step samples turned into re-plans (calls already run, and their results)."""
+    hard_absent: float = 0.0
+    """Share of absent-object samples whose colour and shape are both in view on other objects (0: drawn
+    like any pair not in view, as the held-out splits are)."""
     minutes: float = 40.0
     """Wall-clock training budget in minutes (the loop stops at this or at `steps`)."""
     steps: int = 100000
@@ -153,7 +156,7 @@ def plan_tokens() -> list[str]:
 
 # --- data ----------------------------------------------------------------------------------------------------
 def load_or_make_data(run_dir: Path, name: str, split: str, n_scenes: int, per_scene: int, seed0: int,
-                      history_share: float, progress: bool
+                      history_share: float, progress: bool, hard_absent: float = 0.0
                       ) -> tuple[np.ndarray, np.ndarray, list[list[int]], list[dict[str, Any]]]:
     """Frames, object-index masks, each frame's object classes (planner_aux.scene_classes) and samples of
     a split, cached as `<name>.npz` + `<name>.jsonl` in `run_dir`.
@@ -173,7 +176,7 @@ def load_or_make_data(run_dir: Path, name: str, split: str, n_scenes: int, per_s
         classes = scene_classes([seed0 + k for k in range(len(d["rgb"]))])
         if _classes_agree(classes, d["masks"], samples):
             return d["rgb"], d["masks"], classes, samples
-    rgb, masks, made = make_split(split, n_scenes, per_scene, seed0, progress, history_share)
+    rgb, masks, made = make_split(split, n_scenes, per_scene, seed0, progress, history_share, hard_absent)
     classes = scene_classes([seed0 + k for k in range(len(rgb))])
     table = np.full((len(classes), max(map(len, classes), default=1)), -1, dtype=np.int8)
     for i, row in enumerate(classes):
@@ -445,9 +448,11 @@ def main(args: Args) -> Path:
 
     # 1. data: training scenes, and held-out validation scenes with held-out phrasings
     # Named by size: a resumed run given more scenes regenerates (the first scenes come out the same).
-    rgb, masks, classes, samples = load_or_make_data(run, f"train-{args.train_scenes}x{args.per_scene}", "train",
-                                            args.train_scenes, args.per_scene,
-                                            TRAIN_SEED0 + args.seed * 100_000, args.history_share, args.progress)
+    # A cache of hard absent objects has its own name, so changing --hard-absent makes new data.
+    name = f"train-{args.train_scenes}x{args.per_scene}" + (f"-hard{args.hard_absent:g}" if args.hard_absent else "")
+    rgb, masks, classes, samples = load_or_make_data(run, name, "train", args.train_scenes, args.per_scene,
+                                                     TRAIN_SEED0 + args.seed * 100_000, args.history_share,
+                                                     args.progress, args.hard_absent)
     vrgb, _, _, vsamples = load_or_make_data(run, "val", "test", args.val_scenes, 8, VAL_SEED0, 0.0, args.progress)
 
     # 2. tokenizer and model (a fresh checkpoint the first time; the last checkpoint on resume)
@@ -697,7 +702,7 @@ def parse_args(argv: list[str] | None = None) -> Args:
              "image_width": _image_width,
              **dict.fromkeys(("weight_decay", "coord_sigma", "coord_weight", "aux_patch", "aux_token", "aux_lm"),
                              non_negative_float),
-             "history_share": unit_float}
+             **dict.fromkeys(("history_share", "hard_absent"), unit_float)}
     return parse_dataclass_args(Args, argv, "humanoid train planner", __doc__.split("\n\n")[0], types=types)
 
 

@@ -292,8 +292,10 @@ def seen_objects(spec: SceneSpec, masks: dict[str, np.ndarray], depth: np.ndarra
 class Writer:
     """Writes instructions and their plans for one frame."""
 
-    def __init__(self, rng: random.Random, split: str, seen: list[Seen], sliver: set[str]) -> None:
+    def __init__(self, rng: random.Random, split: str, seen: list[Seen], sliver: set[str],
+                 hard_absent: float = 0.0) -> None:
         self.rng, self.split, self.seen, self.sliver = rng, split, seen, sliver
+        self.hard_absent = hard_absent
 
     # object phrases
     def _phrase(self, lang: str, colour: str | None, shape: str, size: str | None, rel: str | None) -> tuple[str, str]:
@@ -369,6 +371,13 @@ class Writer:
         """A colour and shape that is not in view (nor a sliver)."""
         present = {f"{s.colour} {s.shape}" for s in self.seen} | self.sliver
         pool = [(c, s) for c in COLOURS for s in SHAPES if f"{c} {s}" not in present]
+        if self.hard_absent and self.rng.random() < self.hard_absent:
+            # The hard case: its colour and its shape are both in view, on other objects, so only binding
+            # the two tells that it is absent.
+            colours, shapes = {s.colour for s in self.seen}, {s.shape for s in self.seen}
+            hard = [(c, s) for c, s in pool if c in colours and s in shapes]
+            if hard:
+                return self.rng.choice(hard)
         return self.rng.choice(pool)
 
     # steps
@@ -583,8 +592,12 @@ KINDS = {"plan": 0.8, "absent": 0.1, "offtopic": 0.05, "unsafe": 0.05}
 
 
 def make_split(split: str, n_scenes: int, per_scene: int, seed0: int, progress: bool = False,
-               history_share: float = 0.0) -> tuple[np.ndarray, np.ndarray, list[Sample]]:
+               history_share: float = 0.0, hard_absent: float = 0.0) -> tuple[np.ndarray, np.ndarray, list[Sample]]:
     """Render `n_scenes` frames and write `per_scene` instructions about each (half English, half Spanish).
+
+    `hard_absent` is the share of absent-object samples whose colour and shape are both in view on other
+    objects (where the scene has such a pair; 0 draws them like any other pair not in view, as the
+    held-out splits do).
 
     Returns (rgb N x H x W x 3 uint8, object-index masks N x H x W int8 with -1 for none, samples);
     a sample's `objects` index into the mask by scene object order (its names are kept in `samples`).
@@ -604,7 +617,7 @@ def make_split(split: str, n_scenes: int, per_scene: int, seed0: int, progress: 
         rgbs.append(rgb)
         masks.append(label)
         names = [o.name for o in spec.objects]
-        w = Writer(random.Random(seed * 7919 + (split == "test")), split, seen, sliver)
+        w = Writer(random.Random(seed * 7919 + (split == "test")), split, seen, sliver, hard_absent)
         for j in range(per_scene):
             lang = "en" if j % 2 == 0 else "es"
             kind = w.rng.choices(list(KINDS), weights=list(KINDS.values()))[0]
