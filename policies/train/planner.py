@@ -59,6 +59,9 @@ class Args:
     hard_absent: float = 0.0
     """Share of absent-object samples whose colour and shape are both in view on other objects (0: drawn
     like any pair not in view, as the held-out splits are)."""
+    relational: float = 1.0
+    """Odds multiplier of naming an object by its place among objects of its shape ("the cube on your left",
+    "la lata más cercana") where that names it (1: the held-out splits' mix)."""
     minutes: float = 40.0
     """Wall-clock training budget in minutes (the loop stops at this or at `steps`)."""
     steps: int = 100000
@@ -156,7 +159,7 @@ def plan_tokens() -> list[str]:
 
 # --- data ----------------------------------------------------------------------------------------------------
 def load_or_make_data(run_dir: Path, name: str, split: str, n_scenes: int, per_scene: int, seed0: int,
-                      history_share: float, progress: bool, hard_absent: float = 0.0
+                      history_share: float, progress: bool, hard_absent: float = 0.0, relational: float = 1.0
                       ) -> tuple[np.ndarray, np.ndarray, list[list[int]], list[dict[str, Any]]]:
     """Frames, object-index masks, each frame's object classes (planner_aux.scene_classes) and samples of
     a split, cached as `<name>.npz` + `<name>.jsonl` in `run_dir`.
@@ -176,7 +179,8 @@ def load_or_make_data(run_dir: Path, name: str, split: str, n_scenes: int, per_s
         classes = scene_classes([seed0 + k for k in range(len(d["rgb"]))])
         if _classes_agree(classes, d["masks"], samples):
             return d["rgb"], d["masks"], classes, samples
-    rgb, masks, made = make_split(split, n_scenes, per_scene, seed0, progress, history_share, hard_absent)
+    rgb, masks, made = make_split(split, n_scenes, per_scene, seed0, progress, history_share, hard_absent,
+                                   relational)
     classes = scene_classes([seed0 + k for k in range(len(rgb))])
     table = np.full((len(classes), max(map(len, classes), default=1)), -1, dtype=np.int8)
     for i, row in enumerate(classes):
@@ -448,11 +452,12 @@ def main(args: Args) -> Path:
 
     # 1. data: training scenes, and held-out validation scenes with held-out phrasings
     # Named by size: a resumed run given more scenes regenerates (the first scenes come out the same).
-    # A cache of hard absent objects has its own name, so changing --hard-absent makes new data.
-    name = f"train-{args.train_scenes}x{args.per_scene}" + (f"-hard{args.hard_absent:g}" if args.hard_absent else "")
+    # A cache of another mix has its own name, so changing --hard-absent or --relational makes new data.
+    name = (f"train-{args.train_scenes}x{args.per_scene}" + (f"-hard{args.hard_absent:g}" if args.hard_absent else "")
+            + (f"-rel{args.relational:g}" if args.relational != 1.0 else ""))
     rgb, masks, classes, samples = load_or_make_data(run, name, "train", args.train_scenes, args.per_scene,
                                                      TRAIN_SEED0 + args.seed * 100_000, args.history_share,
-                                                     args.progress, args.hard_absent)
+                                                     args.progress, args.hard_absent, args.relational)
     vrgb, _, _, vsamples = load_or_make_data(run, "val", "test", args.val_scenes, 8, VAL_SEED0, 0.0, args.progress)
 
     # 2. tokenizer and model (a fresh checkpoint the first time; the last checkpoint on resume)
@@ -697,7 +702,7 @@ def parse_args(argv: list[str] | None = None) -> Args:
     types = {**dict.fromkeys(("train_scenes", "per_scene", "val_scenes", "steps", "batch_size", "save_every",
                               "threads", "text_hidden", "text_layers", "vision_hidden", "vision_layers",
                               "vocab_size"), positive_int),
-             **dict.fromkeys(("minutes", "lr", "vision_lr_scale"), positive_float),
+             **dict.fromkeys(("minutes", "lr", "vision_lr_scale", "relational"), positive_float),
              **dict.fromkeys(("bucket", "warmup", "seed"), non_negative_int),
              "image_width": _image_width,
              **dict.fromkeys(("weight_decay", "coord_sigma", "coord_weight", "aux_patch", "aux_token", "aux_lm"),

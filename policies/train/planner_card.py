@@ -151,7 +151,9 @@ def write_card(folder: str | Path, metrics: dict[str, Any] | None = None) -> Pat
         "- Refusals (20 %): an object not in view, a request that is not a robot action, an unsafe request.",
         f"- {int(args['history_share'] * 100)} % of multi-step samples are re-plans (calls already run, with results).",
     ] + ([f"- {int(args['hard_absent'] * 100)} % of absent objects (in the last phase's data) have their colour and",
-          "  their shape in view on other objects."] if args.get("hard_absent") else []) + HELD_OUT + [
+          "  their shape in view on other objects."] if args.get("hard_absent") else [])
+      + ([f"- Objects named by their place among objects of their shape at {args['relational']:g} times the held-out",
+          "  splits' odds (in the last phase's data)."] if args.get("relational", 1.0) != 1.0 else []) + HELD_OUT + [
         "", "## Training", "",
         "```", "humanoid train planner --run-dir runs/train-planner   # regenerates the data; resumable", "```", "",
     ]

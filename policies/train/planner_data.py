@@ -288,14 +288,18 @@ def seen_objects(spec: SceneSpec, masks: dict[str, np.ndarray], depth: np.ndarra
     return seen, sliver
 
 
+RELATIONAL = ("left", "right", "near", "far")
+"""The ways `Writer.target_for` names an object by its place among objects of its shape."""
+
+
 # --- phrases -----------------------------------------------------------------------------------------------
 class Writer:
     """Writes instructions and their plans for one frame."""
 
     def __init__(self, rng: random.Random, split: str, seen: list[Seen], sliver: set[str],
-                 hard_absent: float = 0.0) -> None:
+                 hard_absent: float = 0.0, relational: float = 1.0) -> None:
         self.rng, self.split, self.seen, self.sliver = rng, split, seen, sliver
-        self.hard_absent = hard_absent
+        self.hard_absent, self.relational = hard_absent, relational
 
     # object phrases
     def _phrase(self, lang: str, colour: str | None, shape: str, size: str | None, rel: str | None) -> tuple[str, str]:
@@ -359,7 +363,10 @@ class Writer:
                 options += ["far"]
         if not options:
             raise LookupError("no unambiguous way to name this object")
-        how = r.choice(options)
+        if self.relational != 1.0:
+            how = r.choices(options, weights=[self.relational if o in RELATIONAL else 1.0 for o in options])[0]
+        else:
+            how = r.choice(options)
         size = obj.size if how == "scs" else None
         rel = how if how in ("left", "right", "near", "far") else None
         phrase, g = self._phrase(lang, None if rel else obj.colour, obj.shape, size, rel)
@@ -592,12 +599,14 @@ KINDS = {"plan": 0.8, "absent": 0.1, "offtopic": 0.05, "unsafe": 0.05}
 
 
 def make_split(split: str, n_scenes: int, per_scene: int, seed0: int, progress: bool = False,
-               history_share: float = 0.0, hard_absent: float = 0.0) -> tuple[np.ndarray, np.ndarray, list[Sample]]:
+               history_share: float = 0.0, hard_absent: float = 0.0, relational: float = 1.0
+               ) -> tuple[np.ndarray, np.ndarray, list[Sample]]:
     """Render `n_scenes` frames and write `per_scene` instructions about each (half English, half Spanish).
 
     `hard_absent` is the share of absent-object samples whose colour and shape are both in view on other
     objects (where the scene has such a pair; 0 draws them like any other pair not in view, as the
-    held-out splits do).
+    held-out splits do). `relational` multiplies the odds of naming an object by its place among objects of
+    its shape ("the cube on your left", "la lata más cercana") where that names it (1: the held-out mix).
 
     Returns (rgb N x H x W x 3 uint8, object-index masks N x H x W int8 with -1 for none, samples);
     a sample's `objects` index into the mask by scene object order (its names are kept in `samples`).
@@ -617,7 +626,7 @@ def make_split(split: str, n_scenes: int, per_scene: int, seed0: int, progress: 
         rgbs.append(rgb)
         masks.append(label)
         names = [o.name for o in spec.objects]
-        w = Writer(random.Random(seed * 7919 + (split == "test")), split, seen, sliver, hard_absent)
+        w = Writer(random.Random(seed * 7919 + (split == "test")), split, seen, sliver, hard_absent, relational)
         for j in range(per_scene):
             lang = "en" if j % 2 == 0 else "es"
             kind = w.rng.choices(list(KINDS), weights=list(KINDS.values()))[0]
