@@ -16,12 +16,12 @@ ROWS = (("valid_rate", "1.0"), ("plan_accuracy", ">= 0.95"), ("plan_accuracy_en"
         ("false_refusal_rate", "-"), ("latency_ms_median", "<= 100"))
 
 
-PREVIOUS = {"valid_rate": 1.0, "plan_accuracy": 0.6785, "plan_accuracy_en": 0.7246, "plan_accuracy_es": 0.6337,
-            "point_accuracy": 0.7645, "refusal_accuracy": 0.6612, "false_refusal_rate": 0.0647,
-            "latency_ms_median": 87.8}
-"""The numbers of the default this model replaced (phase 8, commit 6088676), same command, same 600
+PREVIOUS = {"valid_rate": 1.0, "plan_accuracy": 0.7119, "plan_accuracy_en": 0.7458, "plan_accuracy_es": 0.679,
+            "point_accuracy": 0.7934, "refusal_accuracy": 0.6612, "false_refusal_rate": 0.0605,
+            "latency_ms_median": 113.65}
+"""The numbers of the default this model replaced (phase 9, commit 14dc84f), same command, same 600
 instructions, measured again in the same minutes as this model's."""
-PREVIOUS_WHAT = ("\"Previous default\" is the model this one continued from (phase 8, commit 6088676), measured again "
+PREVIOUS_WHAT = ("\"Previous default\" is the model this one continued from (phase 9, commit 14dc84f), measured again "
                  "with the same command in the same minutes (its accuracies equal its own card's to the last digit); "
                  "the held-out split is the same, instruction for instruction.")
 """One sentence on what the "previous default" column is."""
@@ -52,44 +52,59 @@ NOTES = [
     "What changed from the previous default, on the same 600 instructions (per-sample predictions of both",
     "models from scratch diagnostics):",
     "",
-    "- Phase 9 is phase 8 trained on for 100 more minutes on 8000 new scenes (the same input, generator and",
-    "  phrasings). Whole plans 0.6785 -> 0.7119 (English 0.725 -> 0.746, above the keyword baseline's 0.737;",
-    "  Spanish 0.634 -> 0.679; by length: one step 84 % -> 86 %, two 74 % -> 77 %, three 59 % -> 61 %,",
-    "  four 48 % -> 46 %, five 27 % -> 44 %).",
-    "- Points land on the named object 79 % of the time (76 % before; the keyword baseline 73 %). The wrong",
-    "  colour in a description: 48 -> 34 plans. False refusals 31 -> 29.",
-    "- Refusals unchanged: objects not in view refused 15 of 56 times, unsafe requests 24 of 24, off-topic",
-    "  41 of 41.",
-    "- The four held-out templates that use the lead-in / tail idiom (78 plans, see Data): 55 % -> 64 % right;",
-    "  all the other plans 70.3 % -> 72.6 %.",
+    "- Phase 10 is phase 9 trained on for 115 more minutes on 8000 new scenes (the same input, generator and",
+    "  phrasings). Whole plans 0.7119 -> 0.7286 (English 0.746 -> 0.759, above the keyword baseline's 0.737;",
+    "  Spanish 0.679 -> 0.700; by length: one step 86 % -> 89 %, two 77 % -> 79 %, three 61 % -> 62 %,",
+    "  four 46 % -> 48 %, five 44 % -> 40 %).",
+    "- Refusals 0.6612 -> 0.7521: objects not in view refused 26 of 56 times (15 before), unsafe requests 24",
+    "  of 24, off-topic 41 of 41. False refusals 29 -> 17 plans (Spanish 21 -> 12).",
+    "- Points land on the named object 80 % of the time (79 % before; the keyword baseline 73 %). The wrong",
+    "  colour in a description: 34 -> 36 plans.",
+    "- Objects named by their place (\"the closest can\", \"the cube on your right\", \"el bloque más",
+    "  lejano\"; 103 plans by a rough pattern): 45 % -> 42 % right, against 79 % -> 81 % for the other plans.",
+    "  This is now the weakest kind of plan.",
+    "- The four held-out templates that use the lead-in / tail idiom (78 plans, see Data): 64 % -> 62 % right;",
+    "  all the other plans 72.6 % -> 75.1 %.",
     "- Chosen apart from the test split (`humanoid eval planner --split select`: 600 instructions in",
-    "  held-out phrasings over scenes from seed 910,000, never trained on): this run against its twin with",
-    "  the vision tower grown from 2 to 4 blocks and against phase 8: plan 0.681, 0.679 and 0.645; points",
-    "  0.755, 0.776 and 0.757; refusals 0.737, 0.677 and 0.727; latency 79, 92 and 77 ms, one after the other",
-    "  on an idle machine. The deeper tower pointed better but refused worse and cost 13 ms a plan, so this",
-    "  one was kept; only it was then run on the test split.",
+    "  held-out phrasings over scenes from seed 910,000, never trained on), against phase 9 and a twin",
+    "  trained on the same scenes with `--hard-absent 0.5 --relational 3`: plan 0.705, 0.681 and 0.679;",
+    "  points 0.806, 0.755 and 0.783; refusals 0.758, 0.737 and 0.727; false refusals 0.042, 0.062 and",
+    "  0.068. The twin was worse on every figure (it trained 95 min against 115); only this run was then",
+    "  run on the test split.",
     "",
 ]
 """What the measured numbers mean, from a look at the failures (per-kind and per-length counts of the
 same 600 instructions)."""
 LIMITS = [
     "- Below the keyword baseline on plan and refusal accuracy (above it on points, and on English plans),",
-    "  and below every accuracy target. A 2.6 M-parameter model from scratch, 616 minutes of one CPU thread",
+    "  and below every accuracy target. A 2.6 M-parameter model from scratch, 731 minutes of one CPU thread",
     "  and 9 minutes of one GPU, does not reach 0.95 on held-out phrasings: templates it never saw are right",
-    "  about 71 % of the time. Pretrained text weights, or hours on a GPU (one training process per GPU: see",
+    "  about 73 % of the time. Pretrained text weights, or hours on a GPU (one training process per GPU: see",
     "  phase 4), are the next steps; until then the keyword planner is the more accurate choice on this",
     "  simulator's scenes, and `--planner PATH` takes a real Qwen2.5-VL or Qwen3-VL folder.",
-    "- Absent objects are what it gets wrong most (15 of 56 refused, as in phase 8): on the selection split",
-    "  it refused 5 of 18 absent objects whose colour and shape are both somewhere in view (on other",
-    "  objects), 0 of 3 whose colour is, 12 of 20 whose shape is, and 4 of 5 that share neither: the near",
-    "  misses are the hardest, but not the only misses.",
+    "- Objects named by their place among others of their shape are right 42 % of the time; absent objects",
+    "  are refused 26 of 56 times. Training on more of both (`--hard-absent`, `--relational`) for one phase",
+    "  did not help (the twin above).",
     "- It knows this simulator's 8 colours and 3 shapes, the generator's phrasings, and frames from the",
     "  robot's start pose. Descriptions are always English, whatever the instruction's language.",
     "- Latency: about 19 generated tokens for a typical plan, one model call a token on one thread (greedy",
     "  decoding in its own loop over the model's forward, the grammar mask a cached tensor), and a prompt of",
-    "  35 image tokens: 80 ms median against the previous default's 88 ms in the same minutes, on an idle",
-    "  machine. The median moves with the machine's load: phase 8 measured 112 ms beside other jobs.",
+    "  35 image tokens: 100 ms median against the previous default's 114 ms in the same minutes. The median",
+    "  moves with the machine: the previous default measured 80 ms the session it was made, on an idle",
+    "  machine, and 93 ms on the selection split this session, with nothing else running.",
 ]
+
+
+def _mix_lines(args: dict[str, Any]) -> list[str]:
+    """Card lines for the training-only data options the last phase used (none at their defaults)."""
+    lines = []
+    if args.get("hard_absent"):
+        lines += [f"- {int(args['hard_absent'] * 100)} % of absent objects (in the last phase's data) have their colour and",
+                  "  their shape in view on other objects."]
+    if args.get("relational", 1.0) != 1.0:
+        lines += [f"- Objects named by their place among objects of their shape at {args['relational']:g} times the",
+                  "  held-out splits' odds (in the last phase's data)."]
+    return lines
 
 
 def _meets(value: Any, target: str) -> bool:
@@ -150,10 +165,7 @@ def write_card(folder: str | Path, metrics: dict[str, Any] | None = None) -> Pat
         "  pixels nearest its centroid, on multiples of 10.",
         "- Refusals (20 %): an object not in view, a request that is not a robot action, an unsafe request.",
         f"- {int(args['history_share'] * 100)} % of multi-step samples are re-plans (calls already run, with results).",
-    ] + ([f"- {int(args['hard_absent'] * 100)} % of absent objects (in the last phase's data) have their colour and",
-          "  their shape in view on other objects."] if args.get("hard_absent") else [])
-      + ([f"- Objects named by their place among objects of their shape at {args['relational']:g} times the held-out",
-          "  splits' odds (in the last phase's data)."] if args.get("relational", 1.0) != 1.0 else []) + HELD_OUT + [
+    ] + _mix_lines(args) + HELD_OUT + [
         "", "## Training", "",
         "```", "humanoid train planner --run-dir runs/train-planner   # regenerates the data; resumable", "```", "",
     ]
