@@ -297,3 +297,11 @@ def test_token_filter_tensor_is_the_same_ids() -> None:
         assert t.tolist() == list(a)
         assert f.allowed_tensor(0, torch.tensor(ids, dtype=torch.long)) is t or t.tolist() == list(a)
         ids.append(int(a[len(a) // 2]))
+
+
+def test_the_card_names_the_training_only_data_options_only_when_used() -> None:
+    from policies.train.planner_card import _mix_lines
+
+    assert _mix_lines({"hard_absent": 0.0, "relational": 1.0}) == [] == _mix_lines({})
+    text = " ".join(_mix_lines({"hard_absent": 0.5, "relational": 3.0}))
+    assert "50 % of absent objects" in text and "at 3 times" in text

@@ -368,7 +368,7 @@ class Writer:
         else:
             how = r.choice(options)
         size = obj.size if how == "scs" else None
-        rel = how if how in ("left", "right", "near", "far") else None
+        rel = how if how in RELATIONAL else None
         phrase, g = self._phrase(lang, None if rel else obj.colour, obj.shape, size, rel)
         desc = " ".join(p for p in (size, obj.colour, obj.shape) if p)
         point = mask_point(obj.mask)
