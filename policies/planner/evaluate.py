@@ -16,6 +16,12 @@ Numbers:
 - refusal_accuracy: share of instructions to refuse (object not in view, not a robot action, unsafe)
   answered with `refuse`; false_refusal_rate: share of instructions to carry out that were refused.
 - latency_ms_median: median wall time of one `plan` call, on the threads torch is given (1 by default).
+
+`breakdown` splits the same answers by kind (for finding what fails, not targets): plan accuracy by the
+number of steps, and by how the instruction names its objects ("colour": every target's colour is said;
+"place": some target is named only by its place among objects of its shape, "the closest can", "el cubo
+de la derecha", so its colour must come from the frame), and refusal accuracy by why the instruction is
+to be refused (absent object, off-topic, unsafe).
 """
 
 from __future__ import annotations
@@ -103,6 +109,9 @@ def score(planner: Planner, rgb: np.ndarray, masks: np.ndarray, samples: list[di
     points: list[bool] = []
     refusals: list[bool] = []
     false_ref: list[bool] = []
+    by_steps: dict[str, list[bool]] = {}
+    by_reference: dict[str, list[bool]] = {"colour": [], "place": []}
+    by_kind: dict[str, list[bool]] = {}
     for s in tqdm(samples, desc=f"eval {planner.name}", unit="plan", disable=not progress):
         hist = [HistoryItem(SkillCall.from_dict(h["call"]), h["ok"], h.get("reason", "")) for h in s.get("history", [])]
         out = planner.plan_verbose(s["instruction"], rgb[s["frame"]], hist)
@@ -111,10 +120,13 @@ def score(planner: Planner, rgb: np.ndarray, masks: np.ndarray, samples: list[di
         calls = out.calls
         if s["kind"] != "plan":
             refusals.append(len(calls) == 1 and calls[0].skill == "refuse")
+            by_kind.setdefault(s["kind"], []).append(refusals[-1])
             continue
         false_ref.append(any(c.skill == "refuse" for c in calls))
         right = len(calls) == len(s["calls"]) and all(_call_right(p, g) for p, g in zip(calls, s["calls"]))
         acc[s["lang"]].append(right)
+        by_steps.setdefault(str(len(s["calls"])), []).append(right)
+        by_reference["place" if _names_by_place(s) else "colour"].append(right)
         for i, (g, obj) in enumerate(zip(s["calls"], s["objects"])):
             if obj is None or "target" not in g:
                 continue
@@ -130,7 +142,21 @@ def score(planner: Planner, rgb: np.ndarray, masks: np.ndarray, samples: list[di
             "point_accuracy": mean(points), "refusal_accuracy": mean(refusals),
             "false_refusal_rate": mean(false_ref),
             "latency_ms_median": round(statistics.median(lat), 2) if lat else float("nan"),
-            "n_plans": len(acc["en"]) + len(acc["es"]), "n_refusals": len(refusals), "n_points": len(points)}
+            "n_plans": len(acc["en"]) + len(acc["es"]), "n_refusals": len(refusals), "n_points": len(points),
+            "breakdown": {
+                "plan_accuracy_by_steps": {k: mean(v) for k, v in sorted(by_steps.items())},
+                "plans_by_steps": {k: len(v) for k, v in sorted(by_steps.items())},
+                "plan_accuracy_by_reference": {k: mean(v) for k, v in by_reference.items()},
+                "plans_by_reference": {k: len(v) for k, v in by_reference.items()},
+                "refusal_accuracy_by_kind": {k: mean(v) for k, v in sorted(by_kind.items())},
+                "refusals_by_kind": {k: len(v) for k, v in sorted(by_kind.items())}}}
+
+
+def _names_by_place(sample: dict[str, Any]) -> bool:
+    """Whether some target of the sample's plan is named without its colour (by its place among objects of its
+    shape: the generator leaves the colour out exactly then)."""
+    said = {COLOUR_WORDS[w] for w in words(sample["instruction"]) if w in COLOUR_WORDS}
+    return any(_attrs(c["target"]["object"])[0] not in said for c in sample["calls"] if "target" in c)
 
 
 def format_table(results: dict[str, dict[str, float]]) -> str:
@@ -139,6 +165,14 @@ def format_table(results: dict[str, dict[str, float]]) -> str:
     rows = [("metric", *names)]
     for k in (*KEYS, "n_plans", "n_refusals", "n_points"):
         rows.append((k, *(f"{results[n].get(k, float('nan')):g}" for n in names)))
+    if all("breakdown" in results[n] for n in names):  # the breakdown: counts from the first column
+        first = results[names[0]]["breakdown"]
+        for group, label in (("plan_accuracy_by_steps", "plan, {} step(s)"), ("plan_accuracy_by_reference", "plan, by {}"),
+                             ("refusal_accuracy_by_kind", "refusal, {}")):
+            counts = first[group.replace("_accuracy", "s")]
+            for k in first[group]:
+                rows.append((f"{label.format(k)} (n={counts[k]})",
+                             *(f"{results[n]['breakdown'][group].get(k, float('nan')):g}" for n in names)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows)
 
