@@ -349,3 +349,8 @@ def test_eval_breakdown_splits_plans_by_steps_and_reference_and_refusals_by_kind
     assert b["refusals_by_kind"] == {"absent": 1, "unsafe": 1}
     assert b["refusal_accuracy_by_kind"] == {"absent": 0.0, "unsafe": 1.0}
     assert out["plan_accuracy"] == round(2 / 3, 4) and out["refusal_accuracy"] == 0.5
+    from policies.train.planner_card import _breakdown_lines
+
+    assert _breakdown_lines({"valid_rate": 1.0}) == []  # an eval from before the breakdown: no table
+    card = "\n".join(_breakdown_lines({**out, "keyword": {"breakdown": b}}))
+    assert "| plans, objects by place | 2 | 0.5 | 0.5 |" in card and "| to refuse: unsafe | 1 | 1.0 | 1.0 |" in card

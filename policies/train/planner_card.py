@@ -107,6 +107,22 @@ def _mix_lines(args: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _breakdown_lines(metrics: dict[str, Any]) -> list[str]:
+    """A table of `humanoid eval planner`'s breakdown (this model and the keyword baseline), if the eval has one."""
+    b, kb = metrics.get("breakdown"), metrics.get("keyword", {}).get("breakdown", {})
+    if not b:
+        return []
+    lines = ["By kind of instruction (the `breakdown` of the same run; `place`: some object is named only by its",
+             "place among objects of its shape, \"the closest can\", so its colour must come from the frame):", "",
+             "| instructions | n | this model | keyword baseline |", "|---|---|---|---|"]
+    for group, label in (("plan_accuracy_by_steps", "plans of {} step(s)"), ("plan_accuracy_by_reference", "plans, objects by {}"),
+                         ("refusal_accuracy_by_kind", "to refuse: {}")):
+        counts = b.get(group.replace("_accuracy", "s"), {})
+        for k, v in b.get(group, {}).items():
+            lines.append(f"| {label.format(k)} | {counts.get(k, '-')} | {v} | {kb.get(group, {}).get(k, '-')} |")
+    return lines + [""]
+
+
 def _meets(value: Any, target: str) -> bool:
     if value is None or target == "-":
         return False
@@ -214,6 +230,7 @@ def write_card(folder: str | Path, metrics: dict[str, Any] | None = None) -> Pat
         better = [k for k, _ in ROWS if k in kw and _better(k, metrics.get(k), kw.get(k))]
         lines += ["", f"Targets met: {', '.join(met) or 'none'}; missed: {', '.join(missed) or 'none'}. Better than the "
                   f"keyword baseline on: {', '.join(better) or 'nothing'}. {PREVIOUS_WHAT}", ""]
+        lines += _breakdown_lines(metrics)
         lines += NOTES
     lines += ["## Limits", ""] + LIMITS
     (folder / "README.md").write_text("\n".join(lines) + "\n")
