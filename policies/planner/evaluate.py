@@ -159,6 +159,17 @@ def _names_by_place(sample: dict[str, Any]) -> bool:
     return any(_attrs(c["target"]["object"])[0] not in said for c in sample["calls"] if "target" in c)
 
 
+BREAKDOWN_GROUPS = (("steps", "plan_accuracy_by_steps", "plans_by_steps"),
+                    ("reference", "plan_accuracy_by_reference", "plans_by_reference"),
+                    ("kind", "refusal_accuracy_by_kind", "refusals_by_kind"))
+"""`score`'s breakdown: (what it splits by, its accuracy key, its count key)."""
+
+
+def breakdown_rows(breakdown: dict[str, dict[str, Any]]) -> list[tuple[str, str, int, str]]:
+    """(what it splits by, the group's value, its count, the accuracy key) for every row of a breakdown."""
+    return [(by, k, breakdown[count][k], acc) for by, acc, count in BREAKDOWN_GROUPS for k in breakdown[acc]]
+
+
 def format_table(results: dict[str, dict[str, float]]) -> str:
     """Planners side by side, one metric a row."""
     names = list(results)
@@ -166,15 +177,13 @@ def format_table(results: dict[str, dict[str, float]]) -> str:
     for k in (*KEYS, "n_plans", "n_refusals", "n_points"):
         rows.append((k, *(f"{results[n].get(k, float('nan')):g}" for n in names)))
     if all("breakdown" in results[n] for n in names):  # the breakdown: counts from the first column
-        first = results[names[0]]["breakdown"]
-        for group, label in (("plan_accuracy_by_steps", "plan, {} step(s)"), ("plan_accuracy_by_reference", "plan, by {}"),
-                             ("refusal_accuracy_by_kind", "refusal, {}")):
-            counts = first[group.replace("_accuracy", "s")]
-            for k in first[group]:
-                rows.append((f"{label.format(k)} (n={counts[k]})",
-                             *(f"{results[n]['breakdown'][group].get(k, float('nan')):g}" for n in names)))
+        labels = {"steps": "plan, {} step(s)", "reference": "plan, by {}", "kind": "refusal, {}"}
+        for by, k, n, group in breakdown_rows(results[names[0]]["breakdown"]):
+            rows.append((f"{labels[by].format(k)} (n={n})",
+                         *(f"{results[c]['breakdown'][group].get(k, float('nan')):g}" for c in names)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows)
 
 
-__all__ = ["EVAL_SEED0", "KEYS", "SELECT_SEED0", "SPLITS", "eval_split", "format_table", "score"]
+__all__ = ["BREAKDOWN_GROUPS", "EVAL_SEED0", "KEYS", "SELECT_SEED0", "SPLITS", "breakdown_rows", "eval_split",
+           "format_table", "score"]

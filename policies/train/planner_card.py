@@ -110,17 +110,17 @@ def _mix_lines(args: dict[str, Any]) -> list[str]:
 
 def _breakdown_lines(metrics: dict[str, Any]) -> list[str]:
     """A table of `humanoid eval planner`'s breakdown (this model and the keyword baseline), if the eval has one."""
+    from policies.planner.evaluate import breakdown_rows
+
     b, kb = metrics.get("breakdown"), metrics.get("keyword", {}).get("breakdown", {})
     if not b:
         return []
     lines = ["By kind of instruction (the `breakdown` of the same run; `place`: some object is named only by its",
              "place among objects of its shape, \"the closest can\", so its colour must come from the frame):", "",
              "| instructions | n | this model | keyword baseline |", "|---|---|---|---|"]
-    for group, label in (("plan_accuracy_by_steps", "plans of {} step(s)"), ("plan_accuracy_by_reference", "plans, objects by {}"),
-                         ("refusal_accuracy_by_kind", "to refuse: {}")):
-        counts = b.get(group.replace("_accuracy", "s"), {})
-        for k, v in b.get(group, {}).items():
-            lines.append(f"| {label.format(k)} | {counts.get(k, '-')} | {v} | {kb.get(group, {}).get(k, '-')} |")
+    labels = {"steps": "plans of {} step(s)", "reference": "plans, objects by {}", "kind": "to refuse: {}"}
+    for by, k, n, group in breakdown_rows(b):
+        lines.append(f"| {labels[by].format(k)} | {n} | {b[group][k]} | {kb.get(group, {}).get(k, '-')} |")
     return lines + [""]
 
 
@@ -243,11 +243,19 @@ def write_card(folder: str | Path, metrics: dict[str, Any] | None = None) -> Pat
 if __name__ == "__main__":
     p = argparse.ArgumentParser(description="write the planner's model card")
     p.add_argument("folder")
-    p.add_argument("--eval", help="a file with the JSON last line of `humanoid eval planner --json`")
+    p.add_argument("--eval", help="the output of `humanoid eval planner --json` (its last line is read), or an eval.json")
     a = p.parse_args()
     m = None
     if a.eval:
-        m = json.loads(Path(a.eval).read_text().strip().splitlines()[-1])
+        text = Path(a.eval).read_text().strip()
+        for candidate in (text, text.splitlines()[-1] if text else ""):  # a JSON file (eval.json), or the output's last line
+            try:
+                m = json.loads(candidate)
+                break
+            except json.JSONDecodeError:
+                continue
+        else:
+            p.error(f"{a.eval} holds neither a JSON object nor the JSON last line of `humanoid eval planner --json`")
         if m.get("split", "test") != "test":
             p.error(f"{a.eval} is from the {m['split']!r} split; the card reports the test split")
     print(write_card(a.folder, m))
