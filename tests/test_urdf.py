@@ -68,3 +68,52 @@ def test_total_mass_within_5_percent_of_g1() -> None:
     with World(WorldConfig()) as world:
         mass = world.robot.total_mass()
     assert abs(mass - C.TOTAL_MASS_REF) / C.TOTAL_MASS_REF < 0.05, mass
+
+
+def _self_contacts(world: World) -> set[tuple[str, str]]:
+    r = world.robot
+    names = {i: n for n, i in r.link_index.items()}
+    pb.performCollisionDetection(physicsClientId=world.client)
+    return {tuple(sorted((names[c[3]], names[c[4]])))
+            for c in pb.getContactPoints(r.id, r.id, physicsClientId=world.client)}
+
+
+def test_the_legs_collide_with_each_other_and_nothing_else_of_the_robot_does() -> None:
+    with World(WorldConfig()) as world:
+        r, c = world.robot, world.client
+        assert _self_contacts(world) == set()  # the default pose touches nothing of itself
+        # Hips rolled inward: the thighs cross.
+        pb.resetJointState(r.id, r.joint_index["left_hip_roll_joint"], -0.5, physicsClientId=c)
+        pb.resetJointState(r.id, r.joint_index["right_hip_roll_joint"], 0.5, physicsClientId=c)
+        crossed = _self_contacts(world)
+        assert crossed and all(a.startswith("left_") != b.startswith("left_") for a, b in crossed), crossed
+        assert all(any(k in n for k in ("hip", "knee", "ankle")) for pair in crossed for n in pair), crossed
+        for joint in ("left_hip_roll_joint", "right_hip_roll_joint"):
+            pb.resetJointState(r.id, r.joint_index[joint], 0.0, physicsClientId=c)
+        # Forearms folded into the torso: arms are left out of self-collision.
+        pb.resetJointState(r.id, r.joint_index["left_shoulder_roll_joint"], -0.6, physicsClientId=c)
+        pb.resetJointState(r.id, r.joint_index["right_shoulder_roll_joint"], 0.6, physicsClientId=c)
+        for side in ("left", "right"):
+            pb.resetJointState(r.id, r.joint_index[f"{side}_elbow_joint"], 1.5, physicsClientId=c)
+        assert _self_contacts(world) == set()
+    with World(WorldConfig(leg_self_collision=False)) as world:
+        r, c = world.robot, world.client
+        pb.resetJointState(r.id, r.joint_index["left_hip_roll_joint"], -0.5, physicsClientId=c)
+        pb.resetJointState(r.id, r.joint_index["right_hip_roll_joint"], 0.5, physicsClientId=c)
+        assert _self_contacts(world) == set()
+
+
+def test_both_soles_and_the_arms_still_touch_the_world() -> None:
+    with World(WorldConfig()) as world:
+        r, c = world.robot, world.client
+        names = {i: n for n, i in r.link_index.items()}
+        for _ in range(50):  # spawned a centimetre up: 0.1 s to settle onto the soles
+            world.step()
+        on_ground = {names[p[4]] for p in pb.getContactPoints(bodyA=world.ground, bodyB=r.id, physicsClientId=c)}
+        assert {"left_ankle_roll_link", "right_ankle_roll_link"} <= on_ground, on_ground
+        box = pb.createMultiBody(1.0, pb.createCollisionShape(pb.GEOM_BOX, halfExtents=[0.3, 0.3, 0.3],
+                                                              physicsClientId=c),
+                                 basePosition=r.base_pos.tolist(), physicsClientId=c)
+        pb.performCollisionDetection(physicsClientId=c)
+        touching = {names[p[4]] for p in pb.getContactPoints(bodyA=box, bodyB=r.id, physicsClientId=c)}
+        assert "torso_link" in touching and any("shoulder" in n or "elbow" in n for n in touching), touching

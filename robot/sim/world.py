@@ -17,6 +17,12 @@ import pybullet as pb
 from robot.g1 import constants as C
 from robot.g1.description import URDF_PATH
 
+# Self-collision of the robot's own links: on (skipping each link's ancestors), then narrowed by collision
+# filter groups so that only one leg meets the other. Bullet's own groups are the low six bits (dynamic
+# bodies 1, static ones such as the ground 2, ...), so the robot's links take bits above them.
+_SELF_COLLISION = pb.URDF_USE_SELF_COLLISION | pb.URDF_USE_SELF_COLLISION_EXCLUDE_ALL_PARENTS
+_WORLD, _LEFT_LEG, _RIGHT_LEG, _BODY = 0x3F, 0x40, 0x80, 0x100
+
 GRAVITY = 9.81
 MOTOR_TEMPERATURE = 40
 """What the simulated motors report as their temperature, deg C (the sim has no thermal model)."""
@@ -43,6 +49,10 @@ class WorldConfig:
     spawn_yaw: float = 0.0
     spawn_height: float = C.SPAWN_HEIGHT
     urdf: Path = URDF_PATH
+    leg_self_collision: bool = True
+    """The legs collide with each other (thigh, shin and sole against the other leg's), as real legs do,
+    so a step that crosses the other leg has to go around it. No other pair of the robot's own links
+    collides (PyBullet's default leaves out all self-collision)."""
 
 
 class Robot:
@@ -62,7 +72,8 @@ class Robot:
         s = math.sin(cfg.spawn_yaw / 2.0)
         self.id = pb.loadURDF(
             str(cfg.urdf), [cfg.spawn_xy[0], cfg.spawn_xy[1], cfg.spawn_height], [0.0, 0.0, s, c],
-            flags=pb.URDF_USE_INERTIA_FROM_FILE, physicsClientId=client)
+            flags=pb.URDF_USE_INERTIA_FROM_FILE | (_SELF_COLLISION if cfg.leg_self_collision else 0),
+            physicsClientId=client)
         self.link_index: dict[str, int] = {pb.getBodyInfo(self.id, physicsClientId=client)[0].decode(): -1}
         joint_index: dict[str, int] = {}
         for i in range(pb.getNumJoints(self.id, physicsClientId=client)):
@@ -75,6 +86,20 @@ class Robot:
         self.joint_index = joint_index
         self.slots = C.ACTIVE_SLOTS
         self.pb_joints = [joint_index[j.name] for j in C.JOINTS]
+        if cfg.leg_self_collision:
+            # Self-collision is on for the whole body once loaded so; the filter groups keep only leg
+            # against leg (and every link against the world, as before).
+            legs = {side: {i for n, i in self.link_index.items()
+                           if n.startswith(side) and any(k in n for k in ("hip", "knee", "ankle"))}
+                    for side in ("left_", "right_")}
+            for link in self.link_index.values():
+                if link in legs["left_"]:
+                    group, mask = _LEFT_LEG, _WORLD | _RIGHT_LEG
+                elif link in legs["right_"]:
+                    group, mask = _RIGHT_LEG, _WORLD | _LEFT_LEG
+                else:
+                    group, mask = _BODY, _WORLD
+                pb.setCollisionFilterGroupMask(self.id, link, group, mask, physicsClientId=client)
         for link in range(-1, pb.getNumJoints(self.id, physicsClientId=client)):
             friction = cfg.foot_friction if link in (self.link_index["left_ankle_roll_link"],
                                                       self.link_index["right_ankle_roll_link"]) else 0.6
