@@ -16,12 +16,10 @@ ROWS = (("valid_rate", "1.0"), ("plan_accuracy", ">= 0.95"), ("plan_accuracy_en"
         ("false_refusal_rate", "-"), ("latency_ms_median", "<= 100"))
 
 
-PREVIOUS = {"valid_rate": 1.0, "plan_accuracy": 0.7286, "plan_accuracy_en": 0.7585, "plan_accuracy_es": 0.6996,
-            "point_accuracy": 0.8049, "refusal_accuracy": 0.7521, "false_refusal_rate": 0.0355,
-            "latency_ms_median": 50.33}
-"""The numbers of the default this model replaced (phase 10, commit 4d2d76a), same command, same 600
+PREVIOUS = {"valid_rate": 1.0, "plan_accuracy": 0.7307, "plan_accuracy_en": 0.7627, "plan_accuracy_es": 0.6996, "point_accuracy": 0.8512, "refusal_accuracy": 0.8926, "false_refusal_rate": 0.023, "latency_ms_median": 39.18}
+"""The numbers of the default this model replaced (phase 11, commit 493ac4e), same command, same 600
 instructions, measured again in the same minutes as this model's."""
-PREVIOUS_WHAT = ("\"Previous default\" is the model this one continued from (phase 10, commit 4d2d76a), measured again "
+PREVIOUS_WHAT = ("\"Previous default\" is the model this one continued from (phase 11, commit 493ac4e), measured again "
                  "with the same command in the same minutes (its accuracies equal its own card's to the last digit); "
                  "the held-out split is the same, instruction for instruction.")
 """One sentence on what the "previous default" column is."""
@@ -49,50 +47,44 @@ HELD_OUT = [
 ]
 """What "held-out" means (carriers since phase 2, constructions since phase 7; the test split never changed)."""
 NOTES = [
-    "What changed from the previous default, on the same 600 instructions (the same breakdown of both models' runs,",
-    "and per-sample predictions of both from scratch diagnostics):",
+    "What changed from the previous default, on the same 600 instructions (the same breakdown of both models' runs):",
     "",
-    "- Phase 11 is phase 10 trained on for 100 more minutes on 8000 new scenes (the same input, generator and",
-    "  phrasings; a fresh optimiser, since phase 10's float32 checkpoint and Adam state were gone). Whole plans",
-    "  0.7286 -> 0.7307 (English 0.759 -> 0.763, Spanish 0.700 both; by length, one step 89 % -> 86 %, two 79 %",
-    "  -> 80 %, three 62 % -> 59 %, four 48 % -> 59 %, five 40 % -> 46 %).",
-    "- Refusals 0.7521 -> 0.8926, now above the keyword baseline's 0.785: objects not in view refused 43 of 56",
-    "  times (26 before; the keyword planner 34), unsafe requests 24 of 24, off-topic 41 of 41. False refusals",
-    "  17 -> 11 plans (Spanish 12 -> 6).",
-    "- Points land on the named object 85 % of the time (80 % before; the keyword baseline 73 %).",
-    "- Objects named only by their place among objects of their shape (\"the closest can\", \"el bloque más",
-    "  lejano\"; 58 plans): 24 % -> 29 % right, against 80 % -> 79 % for plans that say every colour. Most",
-    "  wrong ones name another object of the same shape that is in view: the comparison fails, not the seeing.",
-    "- The four held-out templates that use the lead-in / tail idiom (78 plans, see Data): 62 % -> 67 % right;",
-    "  all the other plans 75.1 % -> 74.3 %.",
+    "- Phase 12 is phase 11 trained on for 100 more minutes on 8000 new scenes, this time from its float32",
+    "  checkpoint with its Adam state and training-only heads (phase 11 had restarted from the shipped bfloat16",
+    "  weights with a fresh optimiser). Whole plans 0.7307 -> 0.7453 (English 0.763 -> 0.788, Spanish 0.700 ->",
+    "  0.704; by length, one step 86 % -> 89 %, two 80 % -> 79 %, three 59 % -> 60 %, four 59 % -> 54 %, five",
+    "  46 % -> 52 %).",
+    "- Refusals 0.8926 -> 0.9091: objects not in view refused 45 of 56 times (43 before; the keyword planner",
+    "  34), unsafe requests 24 of 24, off-topic 41 of 41. False refusals went up, 11 -> 18 of 479 plans.",
+    "- Points land on the named object 85 % of the time (the same; the keyword baseline 73 %).",
+    "- Objects named only by their place among objects of their shape (58 plans): 29 % -> 28 % right (16 of",
+    "  58), against 79 % -> 81 % for plans that say every colour.",
     "- Chosen apart from the test split (`humanoid eval planner --split select`: 600 instructions in",
-    "  held-out phrasings over scenes from seed 910,000, never trained on), against phase 10 and a twin",
-    "  trained on the same samples at twice the learning rate: plan 0.693, 0.705 and 0.689; points 0.799,",
-    "  0.806 and 0.788; refusals 0.869, 0.758 and 0.869; false refusals 0.038, 0.042 and 0.044. Chosen over",
-    "  phase 10 for the refusals (11 more of 99 right) against 6 fewer right plans of 501 (5 more of the 600",
-    "  instructions right in all); only this run was then run on the test split.",
+    "  held-out phrasings over scenes from seed 910,000, never trained on), where it beat phase 11 on every",
+    "  figure: plan 0.741 against 0.693, points 0.835 against 0.799, refusals 0.909 against 0.869, false",
+    "  refusals 0.028 against 0.038; only this run was then run on the test split.",
     "",
 ]
 """What the measured numbers mean, from a look at the failures (per-kind and per-length counts of the
 same 600 instructions)."""
 LIMITS = [
-    "- Below the keyword baseline on whole plans (0.731 against 0.777) and on Spanish plans, above it on",
+    "- Below the keyword baseline on whole plans (0.745 against 0.777) and on Spanish plans, above it on",
     "  refusals, points and English plans, and below every accuracy target. A 2.6 M-parameter model from",
-    "  scratch, 831 minutes of one CPU thread and 9 minutes of one GPU, does not reach 0.95 on held-out",
-    "  phrasings: templates it never saw are right about 73 % of the time. Pretrained text weights, or hours on",
+    "  scratch, 931 minutes of one CPU thread and 9 minutes of one GPU, does not reach 0.95 on held-out",
+    "  phrasings: templates it never saw are right about 75 % of the time. Pretrained text weights, or hours on",
     "  a GPU (one training process per GPU: see phase 4), are the next steps; until then the keyword planner",
     "  makes more whole plans right on this simulator's scenes, and `--planner PATH` takes a real Qwen2.5-VL",
     "  or Qwen3-VL folder.",
-    "- Objects named only by their place among others of their shape are right 29 % of the time (the keyword",
-    "  planner cannot do them at all); absent objects are refused 43 of 56 times. Training on more of both",
+    "- Objects named only by their place among others of their shape are right 28 % of the time (the keyword",
+    "  planner cannot do them at all); absent objects are refused 45 of 56 times. Training on more of both",
     "  (`--hard-absent`, `--relational`) for one phase did not help (phase 10's twin, in the phases above).",
     "- It knows this simulator's 8 colours and 3 shapes, the generator's phrasings, and frames from the",
     "  robot's start pose. Descriptions are always English, whatever the instruction's language.",
     "- Latency: about 19 generated tokens for a typical plan, one model call a token on one thread (greedy",
     "  decoding in its own loop over the model's forward, the grammar mask a cached tensor), and a prompt of",
-    "  35 image tokens: 49 ms median against the previous default's 50 ms in the same minutes (the",
-    "  architecture did not change). The median moves with the machine: the previous default measured 100 ms",
-    "  on a slower machine the session it was made.",
+    "  35 image tokens: 37 ms median against the previous default's 39 ms in the same minutes (the",
+    "  architecture did not change). The median moves with the machine and its load: the previous default",
+    "  measured 49 ms the session it was made, and phase 10 100 ms on a slower machine.",
 ]
 
 
