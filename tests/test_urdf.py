@@ -90,7 +90,8 @@ def test_the_legs_collide_with_each_other_and_nothing_else_of_the_robot_does() -
         assert all(any(k in n for k in ("hip", "knee", "ankle")) for pair in crossed for n in pair), crossed
         for joint in ("left_hip_roll_joint", "right_hip_roll_joint"):
             pb.resetJointState(r.id, r.joint_index[joint], 0.0, physicsClientId=c)
-        # Forearms folded into the torso: arms are left out of self-collision.
+        # Forearms folded across each other in front of the body (with every self-collision on, the elbows
+        # and wrists would touch: measured): arms are left out of self-collision.
         pb.resetJointState(r.id, r.joint_index["left_shoulder_roll_joint"], -0.6, physicsClientId=c)
         pb.resetJointState(r.id, r.joint_index["right_shoulder_roll_joint"], 0.6, physicsClientId=c)
         for side in ("left", "right"):
