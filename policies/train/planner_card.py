@@ -16,7 +16,9 @@ ROWS = (("valid_rate", "1.0"), ("plan_accuracy", ">= 0.95"), ("plan_accuracy_en"
         ("false_refusal_rate", "-"), ("latency_ms_median", "<= 100"))
 
 
-PREVIOUS = {"valid_rate": 1.0, "plan_accuracy": 0.7307, "plan_accuracy_en": 0.7627, "plan_accuracy_es": 0.6996, "point_accuracy": 0.8512, "refusal_accuracy": 0.8926, "false_refusal_rate": 0.023, "latency_ms_median": 39.18}
+PREVIOUS = {"valid_rate": 1.0, "plan_accuracy": 0.7307, "plan_accuracy_en": 0.7627, "plan_accuracy_es": 0.6996,
+            "point_accuracy": 0.8512, "refusal_accuracy": 0.8926, "false_refusal_rate": 0.023,
+            "latency_ms_median": 39.18}
 """The numbers of the default this model replaced (phase 11, commit 493ac4e), same command, same 600
 instructions, measured again in the same minutes as this model's."""
 PREVIOUS_WHAT = ("\"Previous default\" is the model this one continued from (phase 11, commit 493ac4e), measured again "
