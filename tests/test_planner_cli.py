@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from policies.planner.cli import DEFAULT_MODEL
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -75,10 +77,17 @@ def test_eval_planner_keyword_json() -> None:
 def test_train_planner_smoke_and_resume(tmp_path: Path) -> None:
     pytest.importorskip("transformers")
     run, out = tmp_path / "run", tmp_path / "model"
-    tiny = ["--run-dir", str(run), "--out", str(out), "--train-scenes", "3", "--per-scene", "4", "--val-scenes", "1",
+    tiny = ["--run-dir", str(run), "--train-scenes", "3", "--per-scene", "4", "--val-scenes", "1",
             "--text-hidden", "32", "--text-layers", "1", "--vision-hidden", "32", "--vision-layers", "1",
             "--vocab-size", "300", "--batch-size", "2", "--save-every", "2", "--no-progress"]
+    # without --out the model lands in the run folder, never over the shipped default
+    shipped = {p.name: p.stat().st_mtime_ns for p in DEFAULT_MODEL.iterdir()}
     res = humanoid("train", "planner", *tiny, "--steps", "2")
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert (run / "model" / "model.safetensors").exists() and f"planner exported to {run / 'model'}" in res.stdout
+    assert {p.name: p.stat().st_mtime_ns for p in DEFAULT_MODEL.iterdir()} == shipped
+    tiny += ["--out", str(out)]
+    res = humanoid("train", "planner", *tiny, "--steps", "2")  # at step 2 already: exports again, to --out
     assert res.returncode == 0, res.stderr[-2000:]
     state = json.loads((run / "checkpoint" / "trainer_state.json").read_text())
     assert state["step"] == 2

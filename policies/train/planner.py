@@ -2,7 +2,8 @@
 
 Read top to bottom: arguments, data (regenerated, cached in the run folder), tokenizer and model, the
 loop (progress bar, TensorBoard, a checkpoint every `save_every` steps), and the export of the trained
-model with its model card into `assets/models/<name>/`.
+model with its model card into `<run_dir>/model/` (or `--out`, e.g. `assets/models/<name>/` to replace the
+shipped default).
 
 Why these choices (measured on the 2-core CPU machine this project targets):
 - Qwen3-VL over Qwen2.5-VL: its vision tower adds a learned absolute position table to the patches, so
@@ -46,8 +47,10 @@ class Args:
 
     run_dir: str = "runs/train-planner"
     """Folder for data, checkpoints and TensorBoard logs; an existing one is resumed."""
-    out: str = "assets/models/openhumanoid-planner-tiny"
-    """Where the trained model and its card are exported at the end ("" to skip)."""
+    out: str = ""
+    """Where the trained model and its card are exported at the end ("": `<run_dir>/model`, so a training
+    run never writes over the shipped default by accident; give assets/models/openhumanoid-planner-tiny to
+    replace it, after `humanoid eval planner --planner <run_dir>/model` says the new one is better)."""
     train_scenes: int = 4000
     """Scenes rendered for training (each frame carries `per_scene` instructions)."""
     per_scene: int = 6
@@ -634,8 +637,9 @@ def main(args: Args) -> Path:
              "image_tokens": int(np.prod(_GRID_THW)) // processor.image_processor.merge_size ** 2,
              "input_size": list(input_size(processor.image_processor, rgb.shape[1:3])), **val}
     (run / "final.json").write_text(json.dumps(final, indent=2) + "\n")
-    if args.out:
-        export(ckpt, Path(args.out), args, final)
+    out = Path(args.out) if args.out else run / "model"
+    export(ckpt, out, args, final)
+    print(f"planner exported to {out} (try it: humanoid eval planner --planner {out})", flush=True)
     return ckpt
 
 

@@ -179,7 +179,8 @@ def write_card(folder: str | Path, metrics: dict[str, Any] | None = None) -> Pat
         f"- {int(args['history_share'] * 100)} % of multi-step samples are re-plans (calls already run, with results).",
     ] + _mix_lines(args) + HELD_OUT + [
         "", "## Training", "",
-        "```", "humanoid train planner --run-dir runs/train-planner   # regenerates the data; resumable", "```", "",
+        "```", "humanoid train planner --run-dir runs/train-planner   # regenerates the data; resumable; exports to runs/train-planner/model",
+        "humanoid train planner --run-dir runs/train-planner --out assets/models/openhumanoid-planner-tiny   # replaces this default", "```", "",
     ]
     for ph in tr.get("phases", []):
         lines.append(f"- {ph}")
