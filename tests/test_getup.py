@@ -1,7 +1,9 @@
 """Lie2StandUp (FSM 702): getting up from the floor through joint torques only, then walking on.
 
 The falls are seeded pushes on the standing robot; the cases were measured with `humanoid bench getup`
-(docs/walking.md): a push of 60 N s toward +x leaves it on its back, 45 N s toward -x on its front.
+(docs/walking.md): a push of 60 N s toward +x leaves it on its back. Which side a push toward -x leaves
+it on turns on the walker's catching steps and changes with any change to them (twenty-first session:
+30-38 N s gave side, side, back, front, side, back), so the cases from the front push until it lies there.
 """
 
 from __future__ import annotations
@@ -29,6 +31,16 @@ def _fallen(impulse: float, angle: float = 0.0) -> tuple[SimRobot, LocoClient]:
     robot.sleep(3.0)
     assert robot.fallen and robot.fsm == FsmId.DAMP
     return robot, client
+
+
+def _fallen_on_front() -> tuple[SimRobot, LocoClient]:
+    """The robot lying on its front, from the first of a few pushes toward -x that leaves it there."""
+    for impulse in (35.0, 45.0, 40.0, 50.0, 30.0, 55.0):
+        robot, client = _fallen(impulse, math.pi)
+        if lying(robot.bridge.read()) == "front":
+            return robot, client
+        robot.close()
+    raise AssertionError("no push toward -x left the robot on its front")
 
 
 def _get_up(robot: SimRobot, limit: float) -> float:
@@ -76,7 +88,7 @@ def test_lie2standup_from_the_back_stands_and_walks_on() -> None:
 
 
 def test_lie2standup_from_the_front_rolls_over_first() -> None:
-    robot, client = _fallen(45.0, math.pi)
+    robot, client = _fallen_on_front()
     assert client.Lie2StandUp() == LocoError.OK
     took = _get_up(robot, 20.0)
     g = robot.getup
@@ -100,7 +112,7 @@ def test_damp_interrupts_a_get_up_and_it_can_start_again() -> None:
 
 
 def test_a_get_up_that_gives_up_goes_to_damp_and_says_why() -> None:
-    robot, client = _fallen(45.0, math.pi)  # on its front: it must roll, and it may not
+    robot, client = _fallen_on_front()  # it must roll, and it may not
     robot.getup = GetUpController(GetUpConfig(max_rolls=0))
     assert client.Lie2StandUp() == LocoError.OK
     _get_up(robot, 5.0)

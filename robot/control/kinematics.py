@@ -81,6 +81,13 @@ def _apply(R: tuple[float, ...], v: tuple[float, float, float]) -> tuple[float, 
 
 _EYE = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0)
 _DAMPING = 1e-5 * np.eye(6)
+# The most one Newton step turns any joint, rad. Near the straight-knee singularity, with a target out of
+# reach, the lightly damped step grows to radians: a swing leg reaching for a recovery target 0.4 m away
+# was sent to its hip limits (pitch 2.88, roll 2.97, yaw 2.76 rad) in one 8 ms update, its foot spinning
+# 2.6 rad in the air, and the next solutions, warm-started there, stayed in that basin. Scaled down to
+# this, the leg straightens toward the target instead. Ordinary steps are far smaller (a swing hip moves
+# about 0.05 rad an update, the fastest recovery steps 0.2-0.4), so walking is unchanged by it.
+_MAX_STEP = 0.5
 
 
 @dataclass
@@ -189,7 +196,11 @@ class LegChain:
             ex, ey, ez = _rotation_error(R_target, np.array(R).reshape(3, 3))
             err = np.array((tx - sx, ty - sy, tz - sz, ex, ey, ez))
             # Damped least squares keeps the step bounded near the straight-knee singularity.
-            q = q + J.T @ _solve(J @ J.T + _DAMPING, err)
+            dq = J.T @ _solve(J @ J.T + _DAMPING, err)
+            big = float(np.abs(dq).max())
+            if big > _MAX_STEP:
+                dq *= _MAX_STEP / big
+            q = q + dq
         q = np.clip(q, self.lower, self.upper)
         return (q, J) if return_jacobian else q
 

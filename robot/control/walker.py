@@ -198,6 +198,12 @@ class WalkerConfig:
     """The most the pelvis rolls so, rad (it saturates in most such recoveries; 0.3 held fewer)."""
     recovery_roll_filter: float = 0.03
     """Time constant of the low-pass on that roll, s."""
+    swing_slip_yaw: float = 0.1
+    """A foot that has turned on the floor by more than this during its stance (rad; it happens under the
+    yaw torques of a hard recovery) starts its swing from the yaw it has, not the one it landed with:
+    snapped back in the first 30 ms of the swing, its toe struck the other foot (0: always the landing yaw).
+    With the IK step limit of kinematics.py, walking pushes of 10 and 15 N s held 284 of 336 times against
+    270 (four sides, 36 push times over a gait cycle; docs/walking.md, twenty-first session)."""
     stand_ankle_damping: float = 160.0
     """Standing, each ankle pitch gets this much torque per m/s of the pelvis's forward velocity, N m s/m
     (0: off). It damps the whole body's sway over its ankles, which the joints' own damping leaves lightly
@@ -309,6 +315,7 @@ class Walker:
         self._recover_extra = 0
         self._walk_recovered_at = -1e9  # when the last walking push recovery ended
         self.side_recoveries = 0  # quick steps taken for a DCM far inside the stance foot (`walk_side_gap`)
+        self.slipped_feet = 0  # swings started from a foot that had turned on the floor (`swing_slip_yaw`)
         self._stood_since = 0.0  # when the robot last stopped stepping
         self._recovered = False  # ...and whether that ended a push recovery
         self._steady_since = 0.0  # when the ramped command last reached the command
@@ -513,6 +520,11 @@ class Walker:
     def _begin_swing(self) -> None:
         swing = "left" if self.stance == "right" else "right"
         self.swing_start = self.feet[swing].copy()
+        if self.cfg.swing_slip_yaw > 0.0:
+            yaw = self._measure_foot(swing).yaw
+            if abs(_wrap(yaw - self.swing_start.yaw)) > self.cfg.swing_slip_yaw:
+                self.swing_start.yaw = yaw
+                self.slipped_feet += 1
         self.swing_target = self.feet[swing].copy()
         self.swing_pos = np.array([self.swing_start.x, self.swing_start.y, 0.0])
         self.swing_yaw = self.swing_start.yaw
