@@ -106,6 +106,7 @@ def pick_hand(hand: str, bearing: float) -> str:
 def point_at(ctx: SkillContext, target: Target, hand: str = "auto") -> dict:
     """Point an arm at the target: turn so it is within 35 deg of ahead, then arm IK through arm_sdk."""
     ctx.ensure_walking()
+    ctx.clear_arm()
     obj = ctx.locate(target)
     p = ctx.pose()
     b = p.bearing(obj)

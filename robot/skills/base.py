@@ -118,6 +118,9 @@ class SkillContext:
         """Which body each target description resolved to (to leave it out of the obstacles)."""
         self.driving = False
         """True while a skill loop sends its own velocity commands; otherwise station keeping runs."""
+        self.arm_exit: list[np.ndarray] = []
+        """Arm-channel poses to leave through before the arms are released or the base moves: the way a
+        hand that rests on something came in, backwards (touch sets it)."""
         self.station: Pose2 | None = None
         self._integral = np.zeros(2)
         robot.every(int(round(STATION_PERIOD / robot.world.dt)), self._keep_station)
@@ -171,6 +174,7 @@ class SkillContext:
     def get_up(self, limit: float = 30.0) -> bool:
         """From the floor to balanced stepping: Lie2StandUp (robot/control/getup.py), then Start, keeping
         station where it stands. False if it could not (the robot is then in Damp)."""
+        self.arm_exit = []  # whatever the hand rested on, it is not there now
         if self.client.Lie2StandUp() != 0:
             return False
         t0 = self.time
@@ -278,9 +282,20 @@ class SkillContext:
             self.sleep(seconds / n)
 
     def release_arms(self, seconds: float = 0.6) -> None:
-        """Hand the arms back to the walker (weight to 0), if a previous skill held them."""
+        """Hand the arms back to the walker (weight to 0), if a previous skill held them; a hand that
+        rests on something leaves the way it came first (`arm_exit`)."""
+        self.clear_arm()
         if self.arm_weight() > 1e-6:
             self.blend_arm(self.arm_targets(), 0.0, seconds)
+
+    def clear_arm(self) -> None:
+        """Take a hand that rests on something (a table top) back out the way it came, keeping the arm
+        channel held. Released straight from the table, the arm swung down through the table's edge, and
+        the walker, stepping in place beside it, was shoved sideways and fell (touch, task-suite seed 22)."""
+        exits, self.arm_exit = self.arm_exit, []
+        if self.arm_weight() > 1e-6 and not self.robot.fallen:
+            for q in exits:
+                self.blend_arm(q, 1.0, 0.2)
 
 
 __all__ = ["REASONS", "Pose2", "SkillContext", "SkillFailed", "SkillResult", "wrap"]

@@ -140,12 +140,16 @@ def touch(ctx: SkillContext, target: Target, hand: str = "auto", timeout: float 
     over = np.array([obj[0], obj[1], top_z + 0.10])
     sag = np.zeros(5)
     hold_arm(ctx, hand, lambda: solve_at(up), seconds=1.0, rounds=2, offset=sag)
+    # The way in, kept for the way out (ctx.clear_arm: before the arms are released or the base moves).
+    ctx.arm_exit.insert(0, ctx.arm_targets())
     # Along straight lines in small steps: a joint-space blend between far poses dips the hand (it
     # knocked the cube off its place in 3 of 3 trials).
     for a in np.linspace(0.0, 1.0, 6)[1:]:
         hold_arm(ctx, hand, lambda a=a: solve_at(up + a * (over - up)), seconds=0.2, rounds=0, period=0.05,
                  offset=sag)
+        ctx.arm_exit.insert(0, ctx.arm_targets())
     hold_arm(ctx, hand, lambda: solve_at(over), seconds=0.3, rounds=3, offset=sag)
+    ctx.arm_exit.insert(0, ctx.arm_targets())
     for z in np.linspace(top_z + 0.10, top_z - PRESS, 6)[1:]:
         hold_arm(ctx, hand, lambda z=z: solve_at(np.array([obj[0], obj[1], z])), seconds=0.2, rounds=0,
                  period=0.05, offset=sag, learn=False)

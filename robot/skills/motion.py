@@ -208,6 +208,7 @@ def walk_to(ctx: SkillContext, target: Target, standoff: float = STANDOFF, timeo
 def face(ctx: SkillContext, target: Target, tolerance_deg: float = 4.0) -> dict:
     """Turn on the spot until the target is straight ahead."""
     ctx.ensure_walking()
+    ctx.clear_arm()
     obj = ctx.locate(target)
     for _ in range(2):  # turn, look again (the estimate sharpens once it is in the middle of the view)
         p = ctx.pose()
@@ -260,6 +261,7 @@ def look_at(ctx: SkillContext, target: Target) -> dict:
 def walk(ctx: SkillContext, distance: float, direction: str = "forward", timeout: float | None = None) -> dict:
     """Walk `distance` m forward, backward, left or right without turning."""
     ctx.ensure_walking()
+    ctx.clear_arm()
     p0 = ctx.pose()
     unit = {"forward": (1.0, 0.0), "backward": (-1.0, 0.0), "left": (0.0, 1.0), "right": (0.0, -1.0)}[direction]
     c, s = math.cos(p0.yaw), math.sin(p0.yaw)
@@ -302,6 +304,7 @@ def walk(ctx: SkillContext, distance: float, direction: str = "forward", timeout
 def turn(ctx: SkillContext, degrees: float) -> dict:
     """Turn on the spot by `degrees` (positive left)."""
     ctx.ensure_walking()
+    ctx.clear_arm()
     turned = turn_by(ctx, math.radians(degrees), timeout=10.0 + abs(degrees) / 20.0)
     return {"turned_deg": round(math.degrees(turned), 1), "error_deg": round(abs(math.degrees(turned) - degrees), 1)}
 
