@@ -208,6 +208,7 @@ def push(ctx: SkillContext, target: Target, distance: float, timeout: float = 12
     # overshot by 0.05-0.13 m (8 of 8 pushes), 0.12 m by 0.1-0.19 m, 0.24 m came within -0.01..+0.05 m
     # (3 of 3). Larger than the toe's reach (0.145 m ahead of the ankle): the pushed object slides on.
     contact = 0.24 + size / 2.0
+    pushed = False
     for _ in range(6):
         remaining = float((goal - c[:2]) @ u)
         if remaining < 0.02 or ctx.time > t_end:
@@ -218,6 +219,11 @@ def push(ctx: SkillContext, target: Target, distance: float, timeout: float = 12
         det = ctx.observe(Target(target.object))
         if det is not None:
             c = det.position.copy()
+            if not pushed:
+                # The first look from close, before any push, is where the object starts: from afar (the
+                # first sight) depth put a cube 0.09 m off, and a push reported 0.31 m moved 0.22 m.
+                c0 = c.copy()
+                goal = c0[:2] + distance * u
             stage2 = c[:2] - PUSH_BACK * u - side * n
             if float(np.linalg.norm(stage2 - stage)) > 0.03:
                 drive_to(ctx, stage2, yaw, tolerance=0.03, timeout=max(1.0, t_end - ctx.time))
@@ -229,6 +235,7 @@ def push(ctx: SkillContext, target: Target, distance: float, timeout: float = 12
         advance = (PUSH_BACK - contact) + min(remaining + 0.02, CHUNK)
         here = ctx.pose().xy
         _walk_line(ctx, here, here + advance * u, yaw, t_end, speed=0.15 if size >= 0.16 else SMALL_SPEED)
+        pushed = True
         # Back off to see it again.
         back = ctx.pose().xy - 0.3 * u
         drive_to(ctx, back, yaw, tolerance=0.05, timeout=max(1.0, t_end - ctx.time))
