@@ -236,8 +236,9 @@ def test_a_dcm_far_inside_the_stance_foot_gets_a_quick_step(gap: float) -> None:
     foot; with `walk_side_gap` (the default, 0.12 m) the step after it is a quick one and the walk goes
     on; without it the 0.3 s walking step lets the DCM run off and the robot falls (measured). A single
     push's outcome hangs on details as small as the last bit of its direction, so this one is applied
-    exactly as the bench applies it."""
-    robot, client, walker = _started(401, walk_side_gap=gap)
+    exactly as the bench applies it. Measured without the quick step out (`walk_out_step_time`), which
+    since the twenty-third session catches this push with or without the quick step."""
+    robot, client, walker = _started(401, walk_side_gap=gap, walk_out_step_time=0.0)
     client.Move(0.3, 0.0, 0.0, continous_move=True)
     robot.sleep(2.2)
     yaw = robot.odometry().yaw  # to the robot's left, as the bench pushes
@@ -249,6 +250,27 @@ def test_a_dcm_far_inside_the_stance_foot_gets_a_quick_step(gap: float) -> None:
         assert not fell and quick >= 1
     else:
         assert fell and quick == 0
+
+
+@pytest.mark.parametrize("out_time", [0.15, 0.0])
+def test_a_push_toward_the_landing_foot_is_caught_by_a_quick_step_out(out_time: float) -> None:
+    """15 N s from the left 2.1 s into a walk, as the left foot lands: the right foot steps in beside it
+    and the left one must step out while the right one, 0.28 m from the DCM, carries the body. With
+    `walk_out_step_time` (the default, 0.15 s) that step lands beyond the DCM and the walk goes on; at
+    the recovery's 0.22 s it lands 0.1 m inside the DCM and the robot falls (measured; docs/walking.md).
+    Applied exactly as the bench applies it."""
+    robot, client, walker = _started(401, walk_out_step_time=out_time)
+    client.Move(0.3, 0.0, 0.0, continous_move=True)
+    robot.sleep(2.1)
+    yaw = robot.odometry().yaw  # to the robot's left, as the bench pushes
+    robot.world.apply_impulse((-15.0 * math.sin(yaw), 15.0 * math.cos(yaw), 0.0), duration=0.1)
+    robot.sleep(4.0)
+    fell, out = robot.fallen, walker.out_steps
+    robot.close()
+    if out_time:
+        assert not fell and out >= 1
+    else:
+        assert fell and out == 0
 
 
 @pytest.mark.parametrize("carry", [True, False])
@@ -332,8 +354,9 @@ def test_the_measured_dcm_hands_over_gradually_after_a_walking_recovery(handover
     by step and the robot falls 2.3 s after the push (measured; docs/walking.md). Measured with swings
     that start from the landing yaw, as until the twenty-first session: with the slipped foot's yaw (the
     default now) this push falls either way, and over the walking grid the hand-over no longer changes
-    a case (10 and 15 N s, 96 pushes)."""
-    robot, client, _ = _started(400, walk_recovery_handover=handover, swing_slip_yaw=0.0)
+    a case (10 and 15 N s, 96 pushes). Also measured without the quick step out (`walk_out_step_time`),
+    which since the twenty-third session catches this push either way."""
+    robot, client, _ = _started(400, walk_recovery_handover=handover, swing_slip_yaw=0.0, walk_out_step_time=0.0)
     client.Move(0.3, 0.0, 0.0, continous_move=True)
     robot.sleep(2.5)
     yaw = robot.odometry().yaw  # to the robot's right, as the bench pushes
