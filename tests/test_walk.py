@@ -40,6 +40,20 @@ def _started(seed: int, **config: object) -> tuple[SimRobot, LocoClient, Walker]
     return robot, client, walker
 
 
+def _walking_push_left(impulse: float, after: float, **config: object) -> tuple[bool, Walker]:
+    """A push to the robot's left `after` s into a 0.3 m/s walk (seed 401), applied exactly as the bench
+    applies it (a single push's outcome hangs on the last bit of its direction); fallen 4 s later?"""
+    robot, client, walker = _started(401, **config)
+    client.Move(0.3, 0.0, 0.0, continous_move=True)
+    robot.sleep(after)
+    yaw = robot.odometry().yaw
+    robot.world.apply_impulse((-impulse * math.sin(yaw), impulse * math.cos(yaw), 0.0), duration=0.1)
+    robot.sleep(4.0)
+    fell = robot.fallen
+    robot.close()
+    return fell, walker
+
+
 def _go(robot: SimRobot, client: LocoClient, x: float, y: float, yaw: float, limit: float) -> None:
     assert client.SetTargetPos(x, y, yaw, relative=True) == 0
     t0 = robot.time
@@ -238,14 +252,8 @@ def test_a_dcm_far_inside_the_stance_foot_gets_a_quick_step(gap: float) -> None:
     push's outcome hangs on details as small as the last bit of its direction, so this one is applied
     exactly as the bench applies it. Measured without the quick step out (`walk_out_step_time`), which
     since the twenty-third session catches this push with or without the quick step."""
-    robot, client, walker = _started(401, walk_side_gap=gap, walk_out_step_time=0.0)
-    client.Move(0.3, 0.0, 0.0, continous_move=True)
-    robot.sleep(2.2)
-    yaw = robot.odometry().yaw  # to the robot's left, as the bench pushes
-    robot.world.apply_impulse((-10.0 * math.sin(yaw), 10.0 * math.cos(yaw), 0.0), duration=0.1)
-    robot.sleep(4.0)
-    fell, quick = robot.fallen, walker.side_recoveries
-    robot.close()
+    fell, walker = _walking_push_left(10.0, 2.2, walk_side_gap=gap, walk_out_step_time=0.0)
+    quick = walker.side_recoveries
     if gap:
         assert not fell and quick >= 1
     else:
@@ -256,17 +264,11 @@ def test_a_dcm_far_inside_the_stance_foot_gets_a_quick_step(gap: float) -> None:
 def test_a_push_toward_the_landing_foot_is_caught_by_a_quick_step_out(out_time: float) -> None:
     """15 N s from the left 2.1 s into a walk, as the left foot lands: the right foot steps in beside it
     and the left one must step out while the right one, 0.28 m from the DCM, carries the body. With
-    `walk_out_step_time` (the default, 0.15 s) that step lands beyond the DCM and the walk goes on; at
-    the recovery's 0.22 s it lands 0.1 m inside the DCM and the robot falls (measured; docs/walking.md).
+    `walk_out_step_time` (the default, 0.15 s) that step lands under the DCM and the walk goes on; at
+    the recovery's 0.22 s it lands 0.12 m inside it and the robot falls (measured; docs/walking.md).
     Applied exactly as the bench applies it."""
-    robot, client, walker = _started(401, walk_out_step_time=out_time)
-    client.Move(0.3, 0.0, 0.0, continous_move=True)
-    robot.sleep(2.1)
-    yaw = robot.odometry().yaw  # to the robot's left, as the bench pushes
-    robot.world.apply_impulse((-15.0 * math.sin(yaw), 15.0 * math.cos(yaw), 0.0), duration=0.1)
-    robot.sleep(4.0)
-    fell, out = robot.fallen, walker.out_steps
-    robot.close()
+    fell, walker = _walking_push_left(15.0, 2.1, walk_out_step_time=out_time)
+    out = walker.out_steps
     if out_time:
         assert not fell and out >= 1
     else:
