@@ -51,7 +51,7 @@ TEACHER = WalkerConfig(
     decimation=10, step_time=0.34, dcm_gain=2.0, dcm_measured_weight=0.1, tilt_gain=-0.33, tilt_rate_gain=0.034,
     tau_position=0.5, tau_velocity=0.5, stop_snap=0.03, stop_snap_steps=1_000_000, idle_bias_decay=0.0,
     walk_push_gap=0.0, change_accel=1.0, plan_envelope=(math.inf, math.inf, math.inf, math.inf),
-    recovery_carry_backward=False, walk_out_step_time=0.0, recovery_decel=0.5,
+    recovery_carry_backward=False, recovery_carry_forward=1.0, walk_out_step_time=0.0, recovery_decel=0.5,
     kp_leg=(645.0, 645.0, 405.0, 810.0, 520.0, 345.0), kd_leg=(23.0, 23.0, 14.5, 29.0, 14.5, 11.5))
 """The model-based walker retuned to update at 50 Hz, one update per policy step (a random search over
 gains, step time and feedback, 8 random-command episodes of 20 s each: 0 falls, vx error 0.080 m/s, where

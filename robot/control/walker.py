@@ -114,6 +114,12 @@ class WalkerConfig:
     drifting back); with the walker since (the standing ankle damping, the rest before a walk command),
     carried at `recovery_decel` 0.35, backward pushes of 20 and 25 N s hold at all 8 push times 0.5-2.25 s
     after Start (3 and 0 of 8 without; docs/walking.md)."""
+    recovery_carry_forward: float = 1.6
+    """The forward part of a carried push is this many times `recovery_carry` of the pelvis velocity. That
+    velocity is measured when the push is noticed, while the push still goes on, so it falls short of
+    what the push leaves. 25 N s forward at 7 push times 0.5-2 s after Start (seed 400): 1 of 7 held at
+    1.0, 6 at 1.4, 7 at 1.6; pushes of 20, 25 and 30 N s from four sides 60, 66 and 67 of 84. The whole
+    carry (sideways too) at 1.4 or 1.6 lost sideways pushes: 45 and 54 of 84 (docs/walking.md)."""
     recovery_decel: float = 0.35
     """See `recovery_carry`, m/s^2. 0.5 until the backward carry: with it, 20 N s backward fell at 2 of 8
     push times (0.7: 25 N s backward at all 8); 0.3-0.4 hold 20 N s in all four directions at all 8."""
@@ -438,6 +444,8 @@ class Walker:
                     v = c.recovery_carry * (_r2(-self._support_frame()) @ vel)
                     if not c.recovery_carry_backward:
                         v[0] = max(float(v[0]), 0.0)
+                    if v[0] > 0.0:
+                        v[0] *= c.recovery_carry_forward
                     command = self._ramped
                     command.vx, command.vy = float(v[0]), float(v[1])
                     moving = True
