@@ -41,13 +41,15 @@ def test_bench_sim_json() -> None:
 
 
 def test_bench_getup_json() -> None:
-    res = humanoid("bench", "getup", "--directions", "1", "--impulses", "60", "--walk-after", "1", "--workers", "1",
+    # 50 N s toward +x lays it on its back; 60 N s did until the twenty-third session, when a forward push
+    # from standing came to be carried faster (`recovery_carry_forward`), and now lays it on its side.
+    res = humanoid("bench", "getup", "--directions", "1", "--impulses", "50", "--walk-after", "1", "--workers", "1",
                    "--json")
     assert res.returncode == 0, res.stderr
     out = json.loads(res.stdout.strip().splitlines()[-1])
-    assert out["cases"] == out["falls"] == out["stood_up"] == out["walked_after"] == 1  # 60 N s toward +x: on its back
+    assert out["cases"] == out["falls"] == out["stood_up"] == out["walked_after"] == 1  # on its back
     assert out["success_rate"] == 1.0 and out["lying_back"] == 1 and out["failures"] == []
-    assert 3.0 < out["seconds_to_stand_mean"] < 8.0  # measured 4.6
+    assert 3.0 < out["seconds_to_stand_mean"] < 8.0  # measured 4.6 (at 60 N s before, and at 50 N s now)
 
 
 def test_demo_writes_video_and_config(tmp_path: Path) -> None:
