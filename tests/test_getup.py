@@ -33,6 +33,17 @@ def _fallen(impulse: float, angle: float = 0.0) -> tuple[SimRobot, LocoClient]:
     return robot, client
 
 
+def _fallen_on_back() -> tuple[SimRobot, LocoClient]:
+    """The robot lying on its back, from the first of a few pushes toward +x that leaves it there (60 N s
+    did until a forward push from standing came to be carried faster, twenty-third session)."""
+    for impulse in (60.0, 50.0, 45.0, 55.0, 70.0):
+        robot, client = _fallen(impulse)
+        if lying(robot.bridge.read()) == "back":
+            return robot, client
+        robot.close()
+    raise AssertionError("no push toward +x left the robot on its back")
+
+
 def _fallen_on_front() -> tuple[SimRobot, LocoClient]:
     """The robot lying on its front, from the first of a few pushes toward -x that leaves it there."""
     for impulse in (35.0, 45.0, 40.0, 50.0, 30.0, 55.0):
@@ -66,7 +77,7 @@ def test_the_squat_table_balances_over_flat_feet_within_the_joint_limits() -> No
 
 
 def test_lie2standup_from_the_back_stands_and_walks_on() -> None:
-    robot, client = _fallen(60.0)
+    robot, client = _fallen_on_back()
     assert lying(robot.bridge.read()) == "back"
     assert client.StandUp() == LocoError.FALLEN  # StandUp needs it on its feet
     assert client.Lie2StandUp() == LocoError.OK
