@@ -275,6 +275,22 @@ def test_a_push_toward_the_landing_foot_is_caught_by_a_quick_step_out(out_time: 
         assert fell and out == 0
 
 
+@pytest.mark.parametrize("forward", [1.6, 1.0])
+def test_a_forward_push_while_standing_is_carried_faster_than_it_is_noticed(forward: float) -> None:
+    """25 N s forward 0.5 s after Start (seed 400), as the bench pushes: the pelvis velocity is read while
+    the push still goes on, so the carried walk takes its forward part 1.6 times (`recovery_carry_forward`,
+    the default) and the robot stands; at 1.0 it is caught, pitches back and falls (measured;
+    docs/walking.md)."""
+    robot, _, _ = _started(400, recovery_carry_forward=forward)
+    robot.sleep(0.5)
+    yaw = robot.odometry().yaw  # straight ahead, as the bench pushes
+    robot.world.apply_impulse((25.0 * math.cos(yaw), 25.0 * math.sin(yaw), 0.0), duration=0.1)
+    robot.sleep(4.0)
+    held = not robot.fallen
+    robot.close()
+    assert held == (forward == 1.6)
+
+
 @pytest.mark.parametrize("carry", [True, False])
 def test_a_backward_push_while_standing_is_carried_as_a_walk_back(carry: bool) -> None:
     """25 N s backward 1 s after Start (seed 400): carried (the default), the walker's command becomes the
