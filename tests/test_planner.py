@@ -45,6 +45,20 @@ def test_the_test_split_stays_what_the_model_cards_measured() -> None:
     assert len(test) == 32 and hashlib.sha1(text.encode()).hexdigest() == "f8d12e4dd732a500309ab42fbaeb2fa4649ade56"
 
 
+def test_rendering_in_worker_processes_makes_the_same_data(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`make_split(..., workers=2)` (`humanoid train planner --data-workers`) renders chunks of scenes in
+    other processes and gives back what one process makes: frames, masks and samples, frame indices
+    included, across chunk boundaries."""
+    from policies.train import planner_data
+
+    monkeypatch.setattr(planner_data, "SCENE_CHUNK", 2)  # 5 scenes: chunks of 2, 2 and 1
+    one = planner_data.make_split("train", 5, 6, 0, history_share=0.5)
+    two = planner_data.make_split("train", 5, 6, 0, history_share=0.5, workers=2)
+    assert one[0].shape[0] == 5 and np.array_equal(one[0], two[0]) and np.array_equal(one[1], two[1])
+    assert [s.to_dict() for s in one[2]] == [s.to_dict() for s in two[2]]
+    assert {s.frame for s in two[2]} == set(range(5))
+
+
 def test_hard_absent_objects_share_their_colour_and_shape_with_objects_in_view() -> None:
     """--hard-absent 1 names absent objects whose colour and shape are both in view on other objects,
     where the scene has such a pair; 0 (the default, and the held-out splits) draws any pair not in view."""

@@ -29,6 +29,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,6 +128,9 @@ class Args:
     threads: int = 1
     """torch CPU threads. One: on two cores shared with other jobs, two threads spin-wait for each other
     (measured: 5.4 s a step with two, 1.0 s with one)."""
+    data_workers: int = 0
+    """Processes that render the data before training (0: one per CPU core). Each scene draws from its own
+    seeds, so the data is the same for any number of them."""
     progress: bool = True
     """Show progress bars."""
 
@@ -162,8 +166,8 @@ def plan_tokens() -> list[str]:
 
 # --- data ----------------------------------------------------------------------------------------------------
 def load_or_make_data(run_dir: Path, name: str, split: str, n_scenes: int, per_scene: int, seed0: int,
-                      history_share: float, progress: bool, hard_absent: float = 0.0, relational: float = 1.0
-                      ) -> tuple[np.ndarray, np.ndarray, list[list[int]], list[dict[str, Any]]]:
+                      history_share: float, progress: bool, hard_absent: float = 0.0, relational: float = 1.0,
+                      workers: int = 1) -> tuple[np.ndarray, np.ndarray, list[list[int]], list[dict[str, Any]]]:
     """Frames, object-index masks, each frame's object classes (planner_aux.scene_classes) and samples of
     a split, cached as `<name>.npz` + `<name>.jsonl` in `run_dir`.
 
@@ -183,7 +187,7 @@ def load_or_make_data(run_dir: Path, name: str, split: str, n_scenes: int, per_s
         if _classes_agree(classes, d["masks"], samples):
             return d["rgb"], d["masks"], classes, samples
     rgb, masks, made = make_split(split, n_scenes, per_scene, seed0, progress, history_share, hard_absent,
-                                   relational)
+                                   relational, workers)
     classes = scene_classes([seed0 + k for k in range(len(rgb))])
     table = np.full((len(classes), max(map(len, classes), default=1)), -1, dtype=np.int8)
     for i, row in enumerate(classes):
@@ -449,6 +453,7 @@ def main(args: Args) -> Path:
     if device != "cpu":
         torch.backends.cuda.matmul.allow_tf32 = True
     check_seeds(args)
+    workers = args.data_workers or os.cpu_count() or 1
     run = Path(args.run_dir)
     run.mkdir(parents=True, exist_ok=True)
     (run / "args.json").write_text(json.dumps(dataclasses.asdict(args), indent=2) + "\n")
@@ -460,8 +465,9 @@ def main(args: Args) -> Path:
             + (f"-rel{args.relational:g}" if args.relational != 1.0 else ""))
     rgb, masks, classes, samples = load_or_make_data(run, name, "train", args.train_scenes, args.per_scene,
                                                      TRAIN_SEED0 + args.seed * 100_000, args.history_share,
-                                                     args.progress, args.hard_absent, args.relational)
-    vrgb, _, _, vsamples = load_or_make_data(run, "val", "test", args.val_scenes, 8, VAL_SEED0, 0.0, args.progress)
+                                                     args.progress, args.hard_absent, args.relational, workers)
+    vrgb, _, _, vsamples = load_or_make_data(run, "val", "test", args.val_scenes, 8, VAL_SEED0, 0.0, args.progress,
+                                             workers=workers)
 
     # 2. tokenizer and model (a fresh checkpoint the first time; the last checkpoint on resume)
     ckpt = run / "checkpoint"
@@ -707,7 +713,7 @@ def parse_args(argv: list[str] | None = None) -> Args:
                               "threads", "text_hidden", "text_layers", "vision_hidden", "vision_layers",
                               "vocab_size"), positive_int),
              **dict.fromkeys(("minutes", "lr", "vision_lr_scale", "relational"), positive_float),
-             **dict.fromkeys(("bucket", "warmup", "seed"), non_negative_int),
+             **dict.fromkeys(("bucket", "warmup", "seed", "data_workers"), non_negative_int),
              "image_width": _image_width,
              **dict.fromkeys(("weight_decay", "coord_sigma", "coord_weight", "aux_patch", "aux_token", "aux_lm"),
                              non_negative_float),

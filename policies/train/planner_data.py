@@ -599,7 +599,7 @@ KINDS = {"plan": 0.8, "absent": 0.1, "offtopic": 0.05, "unsafe": 0.05}
 
 
 def make_split(split: str, n_scenes: int, per_scene: int, seed0: int, progress: bool = False,
-               history_share: float = 0.0, hard_absent: float = 0.0, relational: float = 1.0
+               history_share: float = 0.0, hard_absent: float = 0.0, relational: float = 1.0, workers: int = 1
                ) -> tuple[np.ndarray, np.ndarray, list[Sample]]:
     """Render `n_scenes` frames and write `per_scene` instructions about each (half English, half Spanish).
 
@@ -607,15 +607,45 @@ def make_split(split: str, n_scenes: int, per_scene: int, seed0: int, progress: 
     objects (where the scene has such a pair; 0 draws them like any other pair not in view, as the
     held-out splits do). `relational` multiplies the odds of naming an object by its place among objects of
     its shape ("the cube on your left", "la lata más cercana") where that names it (1: the held-out mix).
+    `workers` > 1 renders in that many processes: every scene draws from its own seeds, so the result is the
+    same whatever the number of workers (tests/test_planner.py).
 
     Returns (rgb N x H x W x 3 uint8, object-index masks N x H x W int8 with -1 for none, samples);
     a sample's `objects` index into the mask by scene object order (its names are kept in `samples`).
     """
     from tqdm import tqdm
 
+    opts = (split, per_scene, seed0, history_share, hard_absent, relational)
+    bar = tqdm(total=n_scenes, desc=f"{split} scenes", unit="scene", disable=not progress)
+    chunks = [(k, min(k + SCENE_CHUNK, n_scenes)) for k in range(0, n_scenes, SCENE_CHUNK)]
+    parts = []
+    with bar:
+        if workers > 1 and len(chunks) > 1:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            # spawn: a fork would copy the parent's torch thread pool and PyBullet clients into each worker
+            with ProcessPoolExecutor(min(workers, len(chunks)), mp_context=multiprocessing.get_context("spawn")) as ex:
+                for part in ex.map(_scene_chunk, [(a, b, *opts) for a, b in chunks]):
+                    parts.append(part)
+                    bar.update(len(part[0]))
+        else:
+            for a, b in chunks:
+                parts.append(_scene_chunk((a, b, *opts)))
+                bar.update(b - a)
+    samples = [s for part in parts for s in part[2]]
+    return (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]), samples)
+
+
+SCENE_CHUNK = 50
+"""Scenes rendered per task of `make_split`'s workers."""
+
+
+def _scene_chunk(job: tuple) -> tuple[np.ndarray, np.ndarray, list[Sample]]:
+    """Scenes k0..k1-1 of a split: (rgb, object-index masks, samples); a sample's `frame` is its scene's k."""
+    k0, k1, split, per_scene, seed0, history_share, hard_absent, relational = job
     rgbs, masks, samples = [], [], []
-    it = range(n_scenes)
-    for k in (tqdm(it, desc=f"{split} scenes", unit="scene") if progress else it):
+    for k in range(k0, k1):
         seed = seed0 + k
         nrng = np.random.default_rng(seed)
         spec, rgb, mk, depth = render_scene(seed, nrng)
@@ -638,7 +668,7 @@ def make_split(split: str, n_scenes: int, per_scene: int, seed0: int, progress: 
                 continue
             if s is None:
                 continue
-            s.frame = len(rgbs) - 1
+            s.frame = k
             s.objects = [names.index(o) if o is not None else None for o in s.objects]
             if history_share and kind == "plan" and len(s.calls) > 1 and w.rng.random() < history_share:
                 s = with_history(s, w.rng)
