@@ -179,6 +179,16 @@ class ArmChain:
                 best = res
         return best  # type: ignore[return-value]
 
+    def track(self, target: np.ndarray, q: np.ndarray, waist: float = 0.0, radius: float = 0.34,
+              iterations: int = 3) -> IKResult:
+        """`point`'s problem, a few iterations from `q` only: for following a target that moves a little
+        between calls (the body's sway as it steps), at 50 Hz."""
+        target = np.asarray(target, dtype=float)
+        s = self.shoulder(waist)
+        ray = (target - s) / np.linalg.norm(target - s)
+        return self.solve(s + radius * ray, q, waist, look_at=target, position_weight=1.0, direction_weight=1.0,
+                          iterations=iterations)
+
     def reach(self, target: np.ndarray, waist: float = 0.0, q0: np.ndarray | None = None,
               direction: np.ndarray | None = None) -> IKResult:
         """Fingertip at `target` (pelvis frame), hand along `direction` where the arm allows.

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from robot.control.kinematics import quat_matrix
 from robot.perception.detect import Catalogue, Detection, detect, resolve
 from robot.sdk.loco import FsmId, LocoClient, SimRobot
 from robot.sim.camera import Frame, HeadCamera
@@ -170,6 +171,14 @@ class SkillContext:
     def joint_q(self) -> np.ndarray:
         """Measured joint angles (LowState, 35 slots)."""
         return self.robot.bridge.read().q.copy()
+
+    def tilt(self) -> np.ndarray:
+        """The pelvis's roll and pitch as a rotation (3x3, heading frame from pelvis frame), from the IMU's
+        quaternion with its yaw taken out. Stepping in place sways the pelvis by up to about 6 degrees."""
+        R = quat_matrix(self.robot.bridge.read().imu_state.quaternion_floats())
+        yaw = math.atan2(R[1, 0], R[0, 0])
+        c, s = math.cos(yaw), math.sin(yaw)
+        return np.array([[c, s, 0.0], [-s, c, 0.0], [0.0, 0.0, 1.0]]) @ R
 
     def get_up(self, limit: float = 30.0) -> bool:
         """From the floor to balanced stepping: Lie2StandUp (robot/control/getup.py), then Start, keeping

@@ -22,7 +22,7 @@ import numpy as np
 
 from robot.g1 import constants as C
 from robot.perception.detect import Detection
-from robot.skills.arm import chain, hold_arm, measured_hand
+from robot.skills.arm import chain, hold_arm, measured_hand_points
 from robot.skills.base import Pose2, SkillContext, SkillFailed
 from robot.skills.motion import drive_to, navigate, settle
 from robot.skills.registry import Target
@@ -83,6 +83,12 @@ def touch(ctx: SkillContext, target: Target, hand: str = "auto", timeout: float 
     obj = ctx.locate(target)
     p = ctx.pose()
     u = obj[:2] - p.xy
+    if float(np.linalg.norm(u)) < STAGE and abs(p.bearing(obj)) < math.radians(60.0):
+        # Already at the object, facing it (a touch again, or a retry with the hand on it): it stands to
+        # the side of the touching hand, so the ray to it is skewed by about 25 degrees from the way the
+        # robot faces, and a repeat came in that much more askew, the arm across the table's edge (fell in
+        # 4 of 4 repeats, scratch probe). Back off along the heading instead: the same approach again.
+        u = np.array([math.cos(p.yaw), math.sin(p.yaw)])
     u /= max(float(np.linalg.norm(u)), 1e-9)
     # 1. Staging point, facing the object; look again from there.
     navigate(ctx, obj[:2] - STAGE * u, math.atan2(u[1], u[0]), {ctx.names.get(target.object, "")}, t_end,
@@ -114,8 +120,9 @@ def touch(ctx: SkillContext, target: Target, hand: str = "auto", timeout: float 
     last = [ch.rest]
 
     def solve_at(point_world: np.ndarray) -> np.ndarray:
-        res = ch.reach(ctx.pose().to_body(point_world), waist=float(ctx.joint_q()[C.WAIST_SLOT]), q0=last[0],
-                       direction=HAND_DIR)
+        tilt = ctx.tilt()  # the pelvis sways as it steps: aim in its frame as it is now (arm.py)
+        res = ch.reach(tilt.T @ ctx.pose().to_body(point_world), waist=float(ctx.joint_q()[C.WAIST_SLOT]),
+                       q0=last[0], direction=tilt.T @ HAND_DIR)
         last[0] = res.q
         return res.q
 
@@ -156,8 +163,7 @@ def touch(ctx: SkillContext, target: Target, hand: str = "auto", timeout: float 
     ctx.sleep(0.5)
     dists = []
     for _ in range(5):
-        tip, _ = measured_hand(ctx, hand)
-        dists.append(_box_distance(tip, obj, size))
+        dists.append(min(_box_distance(pt, obj, size) for pt in measured_hand_points(ctx, hand)))
         ctx.sleep(0.1)
     return {"hand": hand, "hand_distance_m": round(float(np.median(dists)), 4),
             "stance_error_m": round(float(np.linalg.norm(ctx.pose().xy - stance)), 3),
