@@ -54,6 +54,31 @@ def test_vocabulary_matches_the_architecture() -> None:
     assert not SKILLS["done"].moves and not SKILLS["refuse"].moves
 
 
+def test_paths_keep_their_distance_and_squeeze_only_where_they_must() -> None:
+    """A wall of obstacles across the way with one gap: 0.80 m between edges, the path keeps 0.32 m from
+    them (`ROBOT_RADIUS`); 0.56 m, too narrow for that, it squeezes through at 0.26 m
+    (`SQUEEZE_RADIUS`: the body is 0.45 m wide) rather than give up; 0.40 m stays no path."""
+    from robot.skills.nav import ROBOT_RADIUS, SQUEEZE_RADIUS, Obstacles, plan
+
+    def wall(gap: float) -> Obstacles:
+        obs = Obstacles()
+        r = 0.05
+        ys = [y for y in np.arange(-3.0, 3.01, 0.08) if abs(y) >= gap / 2 + r]  # posts along x = 1
+        obs.items["wall"] = (np.array([[1.0, y] for y in ys]), r)
+        return obs
+
+    def closest(obs: Obstacles, way: list[np.ndarray], start: np.ndarray) -> float:
+        pts = np.concatenate([np.linspace(a, b, 50) for a, b in zip([start] + way[:-1], way)])
+        return min(obs.clearance(q) for q in pts)
+
+    start, goal = np.array([0.0, 0.3]), np.array([2.0, -0.3])
+    wide, narrow, shut = wall(0.80), wall(0.56), wall(0.40)
+    assert closest(wide, plan(wide, start, goal), start) >= ROBOT_RADIUS - 0.03
+    way = plan(narrow, start, goal)
+    assert way is not None and SQUEEZE_RADIUS - 0.03 <= closest(narrow, way, start) < ROBOT_RADIUS
+    assert plan(shut, start, goal) is None
+
+
 def test_skill_calls_round_trip_and_fill_defaults() -> None:
     text = '[{"skill": "walk_to", "target": {"object": "red cube", "point_2d": [512, 700]}}, ' \
            '{"skill": "walk", "distance": 1}, {"skill": "done", "say": "ok"}]'

@@ -18,6 +18,9 @@ from robot.perception.detect import Detection
 
 ROBOT_RADIUS = 0.32
 """m the pelvis keeps from an obstacle's edge."""
+SQUEEZE_RADIUS = 0.26
+"""m the pelvis keeps where no path keeps ROBOT_RADIUS: the body is about 0.45 m wide at the shoulders, so a
+gap of 0.52 m still clears it (a walk_to between a table and a cylinder 0.67 m apart found no path at 0.32)."""
 CELL = 0.05
 COMFORT = 0.2
 """Extra room (m) the path prefers beyond ROBOT_RADIUS, at a cost, where it can have it."""
@@ -68,10 +71,18 @@ class Obstacles:
 
 def plan(obstacles: Obstacles, start: np.ndarray, goal: np.ndarray, exclude: set[str] = frozenset(),
          radius: float = ROBOT_RADIUS) -> list[np.ndarray] | None:
-    """Waypoints from `start` to `goal` (the last is `goal`), or None if no path exists.
+    """Waypoints from `start` to `goal` (the last is `goal`), or None if no path exists, keeping `radius`
+    from every obstacle where it can and `SQUEEZE_RADIUS` where only that leaves a way through."""
+    way = _plan(obstacles, start, goal, exclude, radius)
+    if way is None and radius > SQUEEZE_RADIUS:
+        way = _plan(obstacles, start, goal, exclude, SQUEEZE_RADIUS)
+    return way
 
-    Cells near the start and goal are always free (the robot is already there, and the goal may lie
-    close to the object it approaches)."""
+
+def _plan(obstacles: Obstacles, start: np.ndarray, goal: np.ndarray, exclude: set[str], radius: float
+          ) -> list[np.ndarray] | None:
+    """`plan` at one radius. Cells near the start and goal are always free (the robot is already there,
+    and the goal may lie close to the object it approaches)."""
     start, goal = np.asarray(start, float), np.asarray(goal, float)
     pts, radii = obstacles.points(exclude)
     if len(pts) == 0 or _segment_clear(pts, radii, start, goal, radius):
