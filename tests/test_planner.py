@@ -258,6 +258,12 @@ def test_keyword_planner_refuses(instruction: str) -> None:
     assert len(calls) == 1 and calls[0].skill == "refuse"
 
 
+def test_keyword_planner_says_what_it_cannot_see_in_english() -> None:
+    frame = frame_with({"red": (80, 120)})
+    assert KeywordPlanner().plan("touch the orange cube", frame)[0].args["reason"] == "I cannot see an orange cube here."
+    assert KeywordPlanner().plan("go to the green ball", frame)[0].args["reason"] == "I cannot see a green ball here."
+
+
 def test_typos_keep_words_recognisable() -> None:
     from policies.train.planner_data import typo
 

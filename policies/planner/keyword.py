@@ -128,7 +128,8 @@ class KeywordPlanner(Planner):
                 target = self._target(colour, shape, size, frame)
                 if target is None:
                     what = " ".join(x for x in (colour, shape) if x)
-                    return {"skill": "refuse", "reason": f"I cannot see a {what} here."}
+                    article = "an" if what[:1] in "aeiou" else "a"  # "an orange cube"
+                    return {"skill": "refuse", "reason": f"I cannot see {article} {what} here."}
             call: dict[str, Any] = {"skill": skill, "target": target}
             if skill in ("point_at", "touch") and hand:
                 call["hand"] = hand
