@@ -16,12 +16,12 @@ ROWS = (("valid_rate", "1.0"), ("plan_accuracy", ">= 0.95"), ("plan_accuracy_en"
         ("false_refusal_rate", "-"), ("latency_ms_median", "<= 100"))
 
 
-PREVIOUS = {"valid_rate": 1.0, "plan_accuracy": 0.7307, "plan_accuracy_en": 0.7627, "plan_accuracy_es": 0.6996,
-            "point_accuracy": 0.8512, "refusal_accuracy": 0.8926, "false_refusal_rate": 0.023,
-            "latency_ms_median": 39.18}
-"""The numbers of the default this model replaced (phase 11, commit 493ac4e), same command, same 600
+PREVIOUS = {"valid_rate": 1.0, "plan_accuracy": 0.7453, "plan_accuracy_en": 0.7881, "plan_accuracy_es": 0.7037,
+            "point_accuracy": 0.8468, "refusal_accuracy": 0.9091, "false_refusal_rate": 0.0376,
+            "latency_ms_median": 35.46}
+"""The numbers of the default this model replaced (phase 12, commit b44108e), same command, same 600
 instructions, measured again in the same minutes as this model's."""
-PREVIOUS_WHAT = ("\"Previous default\" is the model this one continued from (phase 11, commit 493ac4e), measured again "
+PREVIOUS_WHAT = ("\"Previous default\" is the model this one continued from (phase 12, commit b44108e), measured again "
                  "with the same command in the same minutes (its accuracies equal its own card's to the last digit); "
                  "the held-out split is the same, instruction for instruction.")
 """One sentence on what the "previous default" column is."""
@@ -51,43 +51,44 @@ HELD_OUT = [
 NOTES = [
     "What changed from the previous default, on the same 600 instructions (the same breakdown of both models' runs):",
     "",
-    "- Phase 12 is phase 11 trained on for 100 more minutes on 8000 new scenes, this time from its float32",
-    "  checkpoint with its Adam state and training-only heads (phase 11 had restarted from the shipped bfloat16",
-    "  weights with a fresh optimiser). Whole plans 0.7307 -> 0.7453 (English 0.763 -> 0.788, Spanish 0.700 ->",
-    "  0.704; by length, one step 86 % -> 89 %, two 80 % -> 79 %, three 59 % -> 60 %, four 59 % -> 54 %, five",
-    "  46 % -> 52 %).",
-    "- Refusals 0.8926 -> 0.9091: objects not in view refused 45 of 56 times (43 before; the keyword planner",
-    "  34), unsafe requests 24 of 24, off-topic 41 of 41. False refusals went up, 11 -> 18 of 479 plans.",
-    "- Points land on the named object 85 % of the time (the same; the keyword baseline 73 %).",
-    "- Objects named only by their place among objects of their shape (58 plans): 29 % -> 28 % right (16 of",
-    "  58), against 79 % -> 81 % for plans that say every colour.",
+    "- Phase 14 is phase 12 trained on for 90 more minutes on 8000 new scenes, from the shipped bfloat16 weights",
+    "  with a fresh optimiser (phase 12's run folder did not survive) at a lower peak learning rate than the",
+    "  phase 13 that was not kept (0.0002 against 0.0003). Whole plans 0.7453 -> 0.7557 (English 0.788 -> 0.801,",
+    "  Spanish 0.704 -> 0.712; by length, one step 89 % -> 88 %, two 79 % -> 82 %, three 60 % -> 67 %, four",
+    "  54 % -> 57 %, five 52 % -> 48 %).",
+    "- Refusals 0.9091 -> 0.9256: objects not in view refused 47 of 56 times (45 before; the keyword planner",
+    "  34), unsafe requests 24 of 24, off-topic 41 of 41. False refusals went down, 18 -> 9 of 479 plans.",
+    "- Points land on the named object 87 % of the time (85 % before; the keyword baseline 73 %).",
+    "- Objects named only by their place among objects of their shape (58 plans): 28 % right (16 of 58, the",
+    "  same), against 81 % -> 82 % for plans that say every colour.",
     "- Chosen apart from the test split (`humanoid eval planner --split select`: 600 instructions in",
-    "  held-out phrasings over scenes from seed 910,000, never trained on), where it beat phase 11 on every",
-    "  figure: plan 0.741 against 0.693, points 0.835 against 0.799, refusals 0.909 against 0.869, false",
-    "  refusals 0.028 against 0.038; only this run was then run on the test split.",
+    "  held-out phrasings over scenes from seed 910,000, never trained on), where it beat phase 12 on every",
+    "  figure but Spanish plans: plan 0.743 against 0.741 (Spanish 0.725 against 0.729), points 0.871 against",
+    "  0.835, refusals 0.939 against 0.909, false refusals 0.022 against 0.028; 465 of the 600 right against",
+    "  461. Only this run was then run on the test split.",
     "",
 ]
 """What the measured numbers mean, from a look at the failures (per-kind and per-length counts of the
 same 600 instructions)."""
 LIMITS = [
-    "- Below the keyword baseline on whole plans (0.745 against 0.777) and on Spanish plans, above it on",
+    "- Below the keyword baseline on whole plans (0.756 against 0.777) and on Spanish plans, above it on",
     "  refusals, points and English plans, and below every accuracy target. A 2.6 M-parameter model from",
-    "  scratch, 931 minutes of one CPU thread and 9 minutes of one GPU, does not reach 0.95 on held-out",
+    "  scratch, 1021 minutes of one CPU thread and 9 minutes of one GPU, does not reach 0.95 on held-out",
     "  phrasings: templates it never saw are right about 75 % of the time. Pretrained text weights, or hours on",
     "  a GPU (one training process per GPU: see phase 4), are the next steps; until then the keyword planner",
     "  makes more whole plans right on this simulator's scenes, and `--planner PATH` takes a real Qwen2.5-VL",
     "  or Qwen3-VL folder.",
     "- Objects named only by their place among others of their shape are right 28 % of the time (the keyword",
-    "  planner cannot do them at all); absent objects are refused 45 of 56 times. Training on more of both",
+    "  planner cannot do them at all); absent objects are refused 47 of 56 times. Training on more of both",
     "  (`--hard-absent`, `--relational`) did not help (phase 10's twin, and phase 12's `--relational 2` twin,",
     "  in the phases above).",
     "- It knows this simulator's 8 colours and 3 shapes, the generator's phrasings, and frames from the",
     "  robot's start pose. Descriptions are always English, whatever the instruction's language.",
     "- Latency: about 19 generated tokens for a typical plan, one model call a token on one thread (greedy",
     "  decoding in its own loop over the model's forward, the grammar mask a cached tensor), and a prompt of",
-    "  35 image tokens: 37 ms median against the previous default's 39 ms in the same minutes (the",
-    "  architecture did not change). The median moves with the machine and its load: the previous default",
-    "  measured 49 ms the session it was made, and phase 10 100 ms on a slower machine.",
+    "  35 image tokens: 35 ms median, the previous default's too in the same minutes (the architecture did",
+    "  not change). The median moves with the machine and its load: phase 12 measured 37 ms the session it was",
+    "  made, and phase 10 100 ms on a slower machine.",
 ]
 
 
