@@ -102,6 +102,7 @@ def test_options_are_not_abbreviated() -> None:
 
 
 @pytest.mark.parametrize("what,flag,value", [("planner", "--minutes", "-1"), ("planner", "--image-width", "100"),
+                                              ("planner", "--stance-camera", "1.5"), ("planner", "--data-workers", "-2"),
                                               ("walker", "--gamma", "2")])
 def test_train_refuses_out_of_range_values_before_any_work(what: str, flag: str, value: str, tmp_path: Path) -> None:
     run = tmp_path / "run"

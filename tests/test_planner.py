@@ -59,6 +59,20 @@ def test_rendering_in_worker_processes_makes_the_same_data(monkeypatch: pytest.M
     assert {s.frame for s in two[2]} == set(range(5))
 
 
+def test_stance_camera_frames_see_the_scene_from_lower_and_leave_the_default_alone() -> None:
+    """`--stance-camera 1` renders every frame from where the head camera sits when the robot balances (lower,
+    tipped further down): the objects sit higher in the frame. 0 renders the spawn pose's frames, bit for bit
+    the data made before the option."""
+    from policies.train.planner_data import make_split
+
+    base = make_split("train", 3, 4, 0)
+    assert all(np.array_equal(a, b) for a, b in zip(base[:2], make_split("train", 3, 4, 0, stance_camera=0.0)[:2]))
+    stance = make_split("train", 3, 4, 0, stance_camera=1.0)
+    rows = [(np.nonzero(b >= 0)[0].mean(), np.nonzero(s >= 0)[0].mean()) for b, s in zip(base[1], stance[1])
+            if (b >= 0).any() and (s >= 0).any()]
+    assert rows and all(s < b - 3 for b, s in rows), rows
+
+
 def test_hard_absent_objects_share_their_colour_and_shape_with_objects_in_view() -> None:
     """--hard-absent 1 names absent objects whose colour and shape are both in view on other objects,
     where the scene has such a pair; 0 (the default, and the held-out splits) draws any pair not in view."""

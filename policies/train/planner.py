@@ -66,6 +66,10 @@ class Args:
     relational: float = 1.0
     """Odds multiplier of naming an object by its place among objects of its shape ("the cube on your left",
     "la lata más cercana") where that names it (1: the held-out splits' mix)."""
+    stance_camera: float = 0.0
+    """Share of training frames rendered from where the head camera sits when the robot balances after Start
+    (about 6 cm lower and 0.8 degrees further down than at spawn, jittered), the frames the agent plans on
+    (0: every frame at the spawn pose, as the held-out splits are)."""
     minutes: float = 40.0
     """Wall-clock training budget in minutes (the loop stops at this or at `steps`)."""
     steps: int = 100000
@@ -167,7 +171,7 @@ def plan_tokens() -> list[str]:
 # --- data ----------------------------------------------------------------------------------------------------
 def load_or_make_data(run_dir: Path, name: str, split: str, n_scenes: int, per_scene: int, seed0: int,
                       history_share: float, progress: bool, hard_absent: float = 0.0, relational: float = 1.0,
-                      workers: int = 1) -> tuple[np.ndarray, np.ndarray, list[list[int]], list[dict[str, Any]]]:
+                      workers: int = 1, stance_camera: float = 0.0) -> tuple[np.ndarray, np.ndarray, list[list[int]], list[dict[str, Any]]]:
     """Frames, object-index masks, each frame's object classes (planner_aux.scene_classes) and samples of
     a split, cached as `<name>.npz` + `<name>.jsonl` in `run_dir`.
 
@@ -187,7 +191,7 @@ def load_or_make_data(run_dir: Path, name: str, split: str, n_scenes: int, per_s
         if _classes_agree(classes, d["masks"], samples):
             return d["rgb"], d["masks"], classes, samples
     rgb, masks, made = make_split(split, n_scenes, per_scene, seed0, progress, history_share, hard_absent,
-                                   relational, workers)
+                                   relational, workers, stance_camera)
     classes = scene_classes([seed0 + k for k in range(len(rgb))])
     table = np.full((len(classes), max(map(len, classes), default=1)), -1, dtype=np.int8)
     for i, row in enumerate(classes):
@@ -460,12 +464,15 @@ def main(args: Args) -> Path:
 
     # 1. data: training scenes, and held-out validation scenes with held-out phrasings
     # Named by size: a resumed run given more scenes regenerates (the first scenes come out the same).
-    # A cache of another mix has its own name, so changing --hard-absent or --relational makes new data.
+    # A cache of another mix has its own name, so changing --hard-absent, --relational or --stance-camera makes
+    # new data.
     name = (f"train-{args.train_scenes}x{args.per_scene}" + (f"-hard{args.hard_absent:g}" if args.hard_absent else "")
-            + (f"-rel{args.relational:g}" if args.relational != 1.0 else ""))
+            + (f"-rel{args.relational:g}" if args.relational != 1.0 else "")
+            + (f"-stance{args.stance_camera:g}" if args.stance_camera else ""))
     rgb, masks, classes, samples = load_or_make_data(run, name, "train", args.train_scenes, args.per_scene,
                                                      TRAIN_SEED0 + args.seed * 100_000, args.history_share,
-                                                     args.progress, args.hard_absent, args.relational, workers)
+                                                     args.progress, args.hard_absent, args.relational, workers,
+                                                     args.stance_camera)
     vrgb, _, _, vsamples = load_or_make_data(run, "val", "test", args.val_scenes, 8, VAL_SEED0, 0.0, args.progress,
                                              workers=workers)
 
@@ -717,7 +724,7 @@ def parse_args(argv: list[str] | None = None) -> Args:
              "image_width": _image_width,
              **dict.fromkeys(("weight_decay", "coord_sigma", "coord_weight", "aux_patch", "aux_token", "aux_lm"),
                              non_negative_float),
-             **dict.fromkeys(("history_share", "hard_absent"), unit_float)}
+             **dict.fromkeys(("history_share", "hard_absent", "stance_camera"), unit_float)}
     return parse_dataclass_args(Args, argv, "humanoid train planner", __doc__.split("\n\n")[0], types=types)
 
 

@@ -258,15 +258,28 @@ def templates(lang: str, skill: str, split: str) -> list[str]:
 
 
 # --- frames ------------------------------------------------------------------------------------------------
-def render_scene(seed: int, rng: np.random.Generator) -> tuple[SceneSpec, np.ndarray, dict[str, np.ndarray], np.ndarray]:
-    """A random scene's head-camera frame: (spec, rgb, masks by object name, depth)."""
+STANCE_CAMERA = (0.06, 0.8)
+"""How the head camera sits when the robot balances on its feet after `Start`, against the spawn pose the frames
+are rendered at: (m lower, degrees further down), measured 1.22 m / 48.4 deg against 1.28 m / 47.6 (task-suite
+`go_to` seed 15). The agent plans on such frames; objects sit ~10 rows higher in them (docs/planner.md)."""
+
+
+def render_scene(seed: int, rng: np.random.Generator, camera: tuple[float, float] = (0.0, 0.0)
+                 ) -> tuple[SceneSpec, np.ndarray, dict[str, np.ndarray], np.ndarray]:
+    """A random scene's head-camera frame: (spec, rgb, masks by object name, depth). `camera`: the camera
+    (m lower, degrees further down) than G1's mount at the spawn pose."""
+    import math
+
+    from robot.g1 import constants as C
     from robot.sim.camera import HeadCamera
     from robot.sim.scene import make_world, random_scene
 
     spec = random_scene(seed, field_of_view_deg=float(rng.choice([50.0, 70.0, 90.0])))
     world = make_world(spec)
     try:
-        frame = HeadCamera(world).capture()
+        x, y, z = C.HEAD_CAMERA_POS
+        frame = HeadCamera(world, position=(x, y, z - camera[0]),
+                           pitch=C.HEAD_CAMERA_PITCH + math.radians(camera[1])).capture()
         masks = {o.name: frame.segmentation == world.bodies[o.name] for o in spec.objects}
     finally:
         world.close()
@@ -599,23 +612,26 @@ KINDS = {"plan": 0.8, "absent": 0.1, "offtopic": 0.05, "unsafe": 0.05}
 
 
 def make_split(split: str, n_scenes: int, per_scene: int, seed0: int, progress: bool = False,
-               history_share: float = 0.0, hard_absent: float = 0.0, relational: float = 1.0, workers: int = 1
-               ) -> tuple[np.ndarray, np.ndarray, list[Sample]]:
+               history_share: float = 0.0, hard_absent: float = 0.0, relational: float = 1.0, workers: int = 1,
+               stance_camera: float = 0.0) -> tuple[np.ndarray, np.ndarray, list[Sample]]:
     """Render `n_scenes` frames and write `per_scene` instructions about each (half English, half Spanish).
 
     `hard_absent` is the share of absent-object samples whose colour and shape are both in view on other
     objects (where the scene has such a pair; 0 draws them like any other pair not in view, as the
     held-out splits do). `relational` multiplies the odds of naming an object by its place among objects of
     its shape ("the cube on your left", "la lata más cercana") where that names it (1: the held-out mix).
-    `workers` > 1 renders in that many processes: every scene draws from its own seeds, so the result is the
-    same whatever the number of workers (tests/test_planner.py).
+    `stance_camera` is the share of frames whose camera sits as it does when the robot balances (a random
+    0.5-1.5 times `STANCE_CAMERA`), from a generator of their own (0: the held-out splits' spawn-pose frames,
+    and the same data as before the option). `workers` > 1 renders in that many processes: every scene draws from its own seeds, so the result is the
+    same whatever the number of workers (tests/test_planner.py). The workers are spawned, so a script that
+    calls this with `workers` > 1 needs the `if __name__ == "__main__":` guard.
 
     Returns (rgb N x H x W x 3 uint8, object-index masks N x H x W int8 with -1 for none, samples);
     a sample's `objects` index into the mask by scene object order (its names are kept in `samples`).
     """
     from tqdm import tqdm
 
-    opts = (split, per_scene, seed0, history_share, hard_absent, relational)
+    opts = (split, per_scene, seed0, history_share, hard_absent, relational, stance_camera)
     bar = tqdm(total=n_scenes, desc=f"{split} scenes", unit="scene", disable=not progress)
     chunks = [(k, min(k + SCENE_CHUNK, n_scenes)) for k in range(0, n_scenes, SCENE_CHUNK)]
     parts = []
@@ -643,12 +659,18 @@ SCENE_CHUNK = 50
 
 def _scene_chunk(job: tuple) -> tuple[np.ndarray, np.ndarray, list[Sample]]:
     """Scenes k0..k1-1 of a split: (rgb, object-index masks, samples); a sample's `frame` is its scene's k."""
-    k0, k1, split, per_scene, seed0, history_share, hard_absent, relational = job
+    k0, k1, split, per_scene, seed0, history_share, hard_absent, relational, stance_camera = job
     rgbs, masks, samples = [], [], []
     for k in range(k0, k1):
         seed = seed0 + k
         nrng = np.random.default_rng(seed)
-        spec, rgb, mk, depth = render_scene(seed, nrng)
+        camera = (0.0, 0.0)
+        if stance_camera:
+            crng = random.Random(seed * 104_729 + 17)
+            if crng.random() < stance_camera:
+                f = crng.uniform(0.5, 1.5)
+                camera = (f * STANCE_CAMERA[0], f * STANCE_CAMERA[1])
+        spec, rgb, mk, depth = render_scene(seed, nrng, camera)
         seen, sliver = seen_objects(spec, mk, depth)
         label = np.full(rgb.shape[:2], -1, dtype=np.int8)
         for i, o in enumerate(spec.objects):
