@@ -16,14 +16,13 @@ ROWS = (("valid_rate", "1.0"), ("plan_accuracy", ">= 0.95"), ("plan_accuracy_en"
         ("false_refusal_rate", "-"), ("latency_ms_median", "<= 100"))
 
 
-PREVIOUS = {"valid_rate": 1.0, "plan_accuracy": 0.7453, "plan_accuracy_en": 0.7881, "plan_accuracy_es": 0.7037,
-            "point_accuracy": 0.8468, "refusal_accuracy": 0.9091, "false_refusal_rate": 0.0376,
-            "latency_ms_median": 35.46}
-"""The numbers of the default this model replaced (phase 12, commit b44108e), same command, same 600
-instructions, measured again in the same minutes as this model's."""
-PREVIOUS_WHAT = ("\"Previous default\" is the model this one continued from (phase 12, commit b44108e), measured again "
-                 "with the same command in the same minutes (its accuracies equal its own card's to the last digit); "
-                 "the held-out split is the same, instruction for instruction.")
+PREVIOUS = {"valid_rate": 1.0, "plan_accuracy": 0.7557, "plan_accuracy_en": 0.8008, "plan_accuracy_es": 0.7119,
+            "point_accuracy": 0.8714, "refusal_accuracy": 0.9256, "false_refusal_rate": 0.0188,
+            "latency_ms_median": 35.4}
+"""The numbers of the default this model replaced (phase 14, commit c295d86), same command, same 600
+instructions, measured the same session (45 minutes earlier)."""
+PREVIOUS_WHAT = ("\"Previous default\" is the model this one continued from (phase 14, commit c295d86), measured "
+                 "with the same command the same session; the held-out split is the same, instruction for instruction.")
 """One sentence on what the "previous default" column is."""
 HELD_OUT = [
     "- Held out from training: 20 % of the phrasing templates (by a fixed hash, `_held_out` in",
@@ -51,43 +50,42 @@ HELD_OUT = [
 NOTES = [
     "What changed from the previous default, on the same 600 instructions (the same breakdown of both models' runs):",
     "",
-    "- Phase 14 is phase 12 trained on for 90 more minutes on 8000 new scenes, from the shipped bfloat16 weights",
-    "  with a fresh optimiser (phase 12's run folder did not survive) at a lower peak learning rate than the",
-    "  phase 13 that was not kept (0.0002 against 0.0003). Whole plans 0.7453 -> 0.7557 (English 0.788 -> 0.801,",
-    "  Spanish 0.704 -> 0.712; by length, one step 89 % -> 88 %, two 79 % -> 82 %, three 60 % -> 67 %, four",
-    "  54 % -> 57 %, five 52 % -> 48 %).",
-    "- Refusals 0.9091 -> 0.9256: objects not in view refused 47 of 56 times (45 before; the keyword planner",
-    "  34), unsafe requests 24 of 24, off-topic 41 of 41. False refusals went down, 18 -> 9 of 479 plans.",
-    "- Points land on the named object 87 % of the time (85 % before; the keyword baseline 73 %).",
-    "- Objects named only by their place among objects of their shape (58 plans): 28 % right (16 of 58, the",
-    "  same), against 81 % -> 82 % for plans that say every colour.",
-    "- Chosen apart from the test split (`humanoid eval planner --split select`: 600 instructions in",
-    "  held-out phrasings over scenes from seed 910,000, never trained on), where it beat phase 12 on every",
-    "  figure but Spanish plans: plan 0.743 against 0.741 (Spanish 0.725 against 0.729), points 0.871 against",
-    "  0.835, refusals 0.939 against 0.909, false refusals 0.022 against 0.028; 465 of the 600 right against",
-    "  461. Only this run was then run on the test split.",
+    "- Phase 15 is phase 14 trained on for 24 more minutes, from its float32 checkpoint and Adam state, on 4000",
+    "  new scenes of which half are seen from where the head camera sits when the robot balances after Start",
+    "  (`--stance-camera 0.5`: about 6 cm lower and 0.8 degrees further down than at spawn). The agent plans on",
+    "  such frames; phase 14, trained on spawn-pose frames only, lost plans 0.743 -> 0.663 and refused 11 % of",
+    "  the plans to carry out on the selection split rendered from that camera (docs/planner.md).",
+    "- On this split (spawn-pose frames): whole plans 0.7557 -> 0.7683 (English 0.801, the same; Spanish 0.712 ->",
+    "  0.737), points 0.871 -> 0.876, refusals 0.926 -> 0.942 (objects not in view refused 49 of 56), false",
+    "  refusals 9 -> 11 of 479 plans.",
+    "- On the selection split rendered from the balancing stance's camera: plans 0.663 -> 0.741, points 0.719 ->",
+    "  0.854, false refusals 11.0 % -> 2.8 %. On the task suite through the agent loop (`humanoid eval tasks",
+    "  --planner default --tasks all --episodes 30 --split held_out_phrasings`): 0.60 -> 0.83.",
+    "- Chosen on the selection split (spawn-pose frames: plans 0.759 against 0.743, points 0.884 against 0.871,",
+    "  refusals 0.909 against 0.939, false refusals 0.012 against 0.022; 470 of the 600 right against 465) and",
+    "  on its stance-camera rendering; only this run was then run on the test split.",
     "",
 ]
 """What the measured numbers mean, from a look at the failures (per-kind and per-length counts of the
 same 600 instructions)."""
 LIMITS = [
-    "- Below the keyword baseline on whole plans (0.756 against 0.777) and on Spanish plans, above it on",
+    "- Below the keyword baseline on whole plans (0.768 against 0.777) and on Spanish plans, above it on",
     "  refusals, points and English plans, and below every accuracy target. A 2.6 M-parameter model from",
-    "  scratch, 1021 minutes of one CPU thread and 9 minutes of one GPU, does not reach 0.95 on held-out",
+    "  scratch, 1045 minutes of one CPU thread and 9 minutes of one GPU, does not reach 0.95 on held-out",
     "  phrasings: templates it never saw are right about 75 % of the time. Pretrained text weights, or hours on",
     "  a GPU (one training process per GPU: see phase 4), are the next steps; until then the keyword planner",
     "  makes more whole plans right on this simulator's scenes, and `--planner PATH` takes a real Qwen2.5-VL",
     "  or Qwen3-VL folder.",
     "- Objects named only by their place among others of their shape are right 28 % of the time (the keyword",
-    "  planner cannot do them at all); absent objects are refused 47 of 56 times. Training on more of both",
+    "  planner cannot do them at all); absent objects are refused 49 of 56 times. Training on more of both",
     "  (`--hard-absent`, `--relational`) did not help (phase 10's twin, and phase 12's `--relational 2` twin,",
     "  in the phases above).",
     "- It knows this simulator's 8 colours and 3 shapes, the generator's phrasings, and frames from the",
     "  robot's start pose. Descriptions are always English, whatever the instruction's language.",
     "- Latency: about 19 generated tokens for a typical plan, one model call a token on one thread (greedy",
     "  decoding in its own loop over the model's forward, the grammar mask a cached tensor), and a prompt of",
-    "  35 image tokens: 35 ms median, the previous default's too in the same minutes (the architecture did",
-    "  not change). The median moves with the machine and its load: phase 12 measured 37 ms the session it was",
+    "  35 image tokens: 37 ms median (the previous default 35 ms the same session; the architecture did not",
+    "  change). The median moves with the machine and its load: phase 12 measured 37 ms the session it was",
     "  made, and phase 10 100 ms on a slower machine.",
 ]
 
