@@ -622,9 +622,10 @@ def make_split(split: str, n_scenes: int, per_scene: int, seed0: int, progress: 
     its shape ("the cube on your left", "la lata más cercana") where that names it (1: the held-out mix).
     `stance_camera` is the share of frames whose camera sits as it does when the robot balances (a random
     0.5-1.5 times `STANCE_CAMERA`), from a generator of their own (0: the held-out splits' spawn-pose frames,
-    and the same data as before the option). `workers` > 1 renders in that many processes: every scene draws from its own seeds, so the result is the
-    same whatever the number of workers (tests/test_planner.py). The workers are spawned, so a script that
-    calls this with `workers` > 1 needs the `if __name__ == "__main__":` guard.
+    and the same data as before the option). `workers` > 1 renders in that many processes: every scene draws
+    from its own seeds, so the result is the same whatever the number of workers (tests/test_planner.py). The
+    workers are spawned, so a script that calls this with `workers` > 1 needs the `if __name__ == "__main__":`
+    guard.
 
     Returns (rgb N x H x W x 3 uint8, object-index masks N x H x W int8 with -1 for none, samples);
     a sample's `objects` index into the mask by scene object order (its names are kept in `samples`).
