@@ -171,7 +171,8 @@ def plan_tokens() -> list[str]:
 # --- data ----------------------------------------------------------------------------------------------------
 def load_or_make_data(run_dir: Path, name: str, split: str, n_scenes: int, per_scene: int, seed0: int,
                       history_share: float, progress: bool, hard_absent: float = 0.0, relational: float = 1.0,
-                      workers: int = 1, stance_camera: float = 0.0) -> tuple[np.ndarray, np.ndarray, list[list[int]], list[dict[str, Any]]]:
+                      workers: int = 1, stance_camera: float = 0.0
+                      ) -> tuple[np.ndarray, np.ndarray, list[list[int]], list[dict[str, Any]]]:
     """Frames, object-index masks, each frame's object classes (planner_aux.scene_classes) and samples of
     a split, cached as `<name>.npz` + `<name>.jsonl` in `run_dir`.
 

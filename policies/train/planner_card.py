@@ -100,8 +100,8 @@ def _mix_lines(args: dict[str, Any]) -> list[str]:
         lines += [f"- Objects named by their place among objects of their shape at {args['relational']:g} times the",
                   "  held-out splits' odds (in the last phase's data)."]
     if args.get("stance_camera"):
-        lines += [f"- {int(args['stance_camera'] * 100)} % of the last phase's frames seen from where the head camera sits",
-                  "  when the robot balances (about 6 cm lower, 0.8 degrees further down than at spawn, jittered)."]
+        lines += [f"- {int(args['stance_camera'] * 100)} % of the last phase's frames seen from where the head camera",
+                  "  sits when the robot balances (about 6 cm lower, 0.8 degrees further down than at spawn, jittered)."]
     return lines
 
 

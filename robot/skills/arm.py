@@ -223,5 +223,5 @@ def push(ctx: SkillContext, target: Target, distance: float, timeout: float = 12
     return _push(ctx, target, distance, timeout)
 
 
-__all__ = ["arm_pose", "base_arm_pose", "chain", "hold_arm", "measured_hand", "measured_hand_points", "pick_hand", "point_at",
-           "push", "touch", "wave"]
+__all__ = ["arm_pose", "base_arm_pose", "chain", "hold_arm", "measured_hand", "measured_hand_points", "pick_hand",
+           "point_at", "push", "touch", "wave"]
