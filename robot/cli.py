@@ -260,6 +260,10 @@ def _add_planner_commands(sub: argparse._SubParsersAction) -> None:
     ep.add_argument("--split", choices=("test", "select"), default="test",
                     help="test: the split the model card reports; select: other held-out scenes (seeds from "
                          "910,000), to choose checkpoints and settings on without spending the test split")
+    ep.add_argument("--camera", choices=("spawn", "stance"), default="spawn",
+                    help="spawn: frames from the head camera at the spawn pose (what the model card reports); "
+                         "stance: from where it sits while the robot balances after Start (about 6 cm lower, "
+                         "tipped 0.8 degrees further down), the frames the agent plans on")
     ep.add_argument("--no-baseline", action="store_true", help="skip the keyword baseline")
     ep.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads (latency is measured on these)")
     ep.add_argument("--cache", default=None, help="folder to keep the rendered split in between runs")
@@ -306,7 +310,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
 
 def _cmd_eval_planner(args: argparse.Namespace) -> int:
     res = _planner_call("run_eval", args.planner, args.scenes, args.per_scene, not args.no_baseline, args.threads,
-                        not args.quiet, args.cache, args.split)
+                        not args.quiet, args.cache, args.split, args.camera)
     import policies.planner.cli as pc
 
     print(pc.eval_table(res))

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from policies.planner.cli import DEFAULT_MODEL
@@ -128,3 +129,27 @@ def test_selection_split_is_other_scenes(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="unknown split"):
         eval_split(2, 4, None, split="val")
 
+
+
+def test_stance_camera_split_is_the_same_scenes_seen_lower(tmp_path: Path) -> None:
+    """`--camera stance` renders the same held-out scenes from where the head camera sits while the robot
+    balances: other frames (objects higher in them), its own cache file, the spawn split unchanged."""
+    from policies.planner.evaluate import eval_split
+
+    spawn = eval_split(2, 4, tmp_path, split="select")
+    stance = eval_split(2, 4, tmp_path, split="select", camera="stance")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["select-2x4-stance.jsonl", "select-2x4-stance.npz",
+                                                          "select-2x4.jsonl", "select-2x4.npz"]
+    assert not (spawn[0] == stance[0]).all(axis=(1, 2, 3)).any()
+    for a, b in zip(spawn[1], stance[1]):  # the camera tips down: an object's pixels move up the frame
+        for i in set(np.unique(a)) & set(np.unique(b)) - {-1}:
+            assert np.nonzero(b == i)[0].mean() < np.nonzero(a == i)[0].mean()
+    again = eval_split(2, 4, None, split="select")
+    assert all(np.array_equal(x, y) for x, y in zip(spawn[:2], again[:2]))
+    res = humanoid("eval", "planner", "--planner", "keyword", "--split", "select", "--camera", "stance", "--scenes",
+                   "2", "--per-scene", "4", "--cache", str(tmp_path), "--quiet", "--json")
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout.strip().splitlines()[-1])
+    assert out["camera"] == "stance" and out["n_samples"] == len(stance[2])
+    with pytest.raises(ValueError, match="unknown camera"):
+        eval_split(2, 4, None, camera="low")

@@ -63,15 +63,17 @@ def run_plan(instruction: str, scene: str, planner: str = "default", threads: in
 
 
 def run_eval(planner: str = "default", scenes: int = 100, per_scene: int = 6, baseline: bool = True,
-             threads: int = 1, progress: bool = True, cache: str | None = None, split: str = "test") -> dict[str, Any]:
-    """Scores of `planner` and of the keyword baseline on a held-out split ("test" or "select")."""
+             threads: int = 1, progress: bool = True, cache: str | None = None, split: str = "test",
+             camera: str = "spawn") -> dict[str, Any]:
+    """Scores of `planner` and of the keyword baseline on a held-out split ("test" or "select"), its frames
+    from the spawn pose's camera or the balancing stance's (`camera`)."""
     import torch
 
     from policies.planner.evaluate import eval_split, score
     from policies.planner.keyword import KeywordPlanner
 
     torch.set_num_threads(threads)
-    rgb, masks, samples, _ = eval_split(scenes, per_scene, cache, progress, split)
+    rgb, masks, samples, _ = eval_split(scenes, per_scene, cache, progress, split, camera)
     p = load_planner(planner, threads)
     t0 = time.time()
     result: dict[str, Any] = {"planner": planner if planner in ("default", "keyword") else str(planner)}
@@ -79,6 +81,7 @@ def run_eval(planner: str = "default", scenes: int = 100, per_scene: int = 6, ba
     if baseline and planner != "keyword":
         result["keyword"] = score(KeywordPlanner(), rgb, masks, samples, progress)
     result["split"] = split
+    result["camera"] = camera
     result["n_samples"] = len(samples)
     result["wall_s"] = round(time.time() - t0, 1)
     return result

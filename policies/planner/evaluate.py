@@ -43,27 +43,36 @@ SELECT_SEED0 = 910_000
 SPLITS = {"test": EVAL_SEED0, "select": SELECT_SEED0}
 """First scene seed of each held-out split. Both use the held-out phrasings. The training run's own
 validation scenes start at 900,000 (`--val-scenes`, 60 by default), below the selection split's."""
+CAMERAS = {"spawn": 0.0, "stance": 1.0}
+"""Where a held-out split's frames are rendered from: `make_split`'s `stance_camera` share for each."""
 KEYS = ("valid_rate", "plan_accuracy", "plan_accuracy_en", "plan_accuracy_es", "point_accuracy", "refusal_accuracy",
         "false_refusal_rate", "latency_ms_median")
 
 
 def eval_split(n_scenes: int = 100, per_scene: int = 6, cache: str | Path | None = None,
-               progress: bool = False, split: str = "test"
+               progress: bool = False, split: str = "test", camera: str = "spawn"
                ) -> tuple[np.ndarray, np.ndarray, list[dict[str, Any]], list[list[dict]]]:
     """(rgb, object-index masks, samples, scene objects) of a held-out split ("test" or "select"), cached
-    in `cache` if given."""
+    in `cache` if given. `camera`: "spawn" renders the frames at the spawn pose (the split the model card
+    reports); "stance" from where the head camera sits while the robot balances after `Start`, the frames the
+    agent plans on (0.5-1.5 times `planner_data.STANCE_CAMERA` lower and tipped down; the same scenes and
+    instructions, but for objects that the lower camera shows or hides)."""
     from policies.train.planner_data import make_split
 
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r} ({', '.join(SPLITS)})")
+    if camera not in CAMERAS:
+        raise ValueError(f"unknown camera {camera!r} ({', '.join(CAMERAS)})")
     if cache is not None:
         cache = Path(cache)
         name = f"{'eval' if split == 'test' else split}-{n_scenes}x{per_scene}"
+        name += "-stance" if camera == "stance" else ""
         npz, jl = cache / f"{name}.npz", cache / f"{name}.jsonl"
         if npz.exists() and jl.exists():
             d = np.load(npz)
             return d["rgb"], d["masks"], [json.loads(x) for x in jl.read_text().splitlines()], []
-    rgb, masks, samples = make_split("test", n_scenes, per_scene, SPLITS[split], progress)
+    rgb, masks, samples = make_split("test", n_scenes, per_scene, SPLITS[split], progress,
+                                     stance_camera=CAMERAS[camera])
     out = [s.to_dict() for s in samples]
     if cache is not None:
         cache.mkdir(parents=True, exist_ok=True)
@@ -185,5 +194,5 @@ def format_table(results: dict[str, dict[str, float]]) -> str:
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows)
 
 
-__all__ = ["BREAKDOWN_GROUPS", "EVAL_SEED0", "KEYS", "SELECT_SEED0", "SPLITS", "breakdown_rows", "eval_split",
+__all__ = ["BREAKDOWN_GROUPS", "CAMERAS", "EVAL_SEED0", "KEYS", "SELECT_SEED0", "SPLITS", "breakdown_rows", "eval_split",
            "format_table", "score"]
