@@ -87,6 +87,7 @@ def test_chat_answers_a_refusal_and_ends_at_end_of_input(tmp_path: Path) -> None
 
 @pytest.mark.parametrize("args, words", [
     (["demo", ""], "instruction is empty"),
+    (["demo", "wave " * 201], "instruction is too long"),
     (["demo", "wave", "--scene", "/no/such/scene.json"], "/no/such/scene.json"),
     (["demo", "wave", "--scene", "{bad}"], "objects[0].shape"),
     (["demo", "wave", "--planner", "/no/such/model"], "/no/such/model"),

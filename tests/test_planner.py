@@ -228,6 +228,15 @@ def test_invalid_answer_is_asked_once_more_then_refused() -> None:
     assert Scripted(["[{\"skill\": \"wave\"}]"]).plan("   ")[0].skill == "refuse"  # empty instruction
 
 
+def test_instruction_past_the_length_limit_is_refused_without_asking_the_model() -> None:
+    p = Scripted(["[{\"skill\": \"wave\"}]"])
+    assert [c.skill for c in p.plan("wave " * 200)] == ["wave"]  # 1000 characters: the limit itself
+    out = p.plan_verbose("wave " * 201, None)
+    assert p.attempts == [0] and out.fallback and out.raw == []
+    assert [c.skill for c in out.calls] == ["refuse"]
+    assert out.calls[0].args["reason"] == "The instruction is too long: 1005 characters, at most 1000."
+
+
 # --- the keyword baseline -------------------------------------------------------------------------------------
 def frame_with(colours: dict[str, tuple[int, int]]) -> np.ndarray:
     """A grey floor with 20x20 squares of palette colours, centred at (u, v)."""

@@ -56,6 +56,7 @@ def test_plan_with_a_model_folder(scene: Path, tmp_path: Path) -> None:
     (["plan", "wave", "--scene", "/no/such/scene.json", "--planner", "keyword"], "cannot read scene file"),
     (["plan", "wave", "--scene", "3", "--planner", "/no/such/model"], "does not exist"),
     (["plan", "  ", "--scene", "3", "--planner", "keyword"], "instruction is empty"),
+    (["plan", "wave " * 201, "--scene", "3", "--planner", "keyword"], "too long: 1005 characters, at most 1000"),
 ])
 def test_plan_errors_are_one_line_and_exit_2(args: list[str], words: str) -> None:
     res = humanoid(*args)

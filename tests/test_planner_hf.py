@@ -98,6 +98,19 @@ def test_missing_and_corrupt_folders_give_one_clear_error(folders: dict[str, Pat
         TransformersPlanner(bad)
 
 
+def test_prompt_past_the_model_context_is_refused_without_generating(folders: dict[str, Path],
+                                                                     frame: np.ndarray) -> None:
+    p = TransformersPlanner(folders["qwen3_vl"], HFPlannerConfig(max_new_tokens=48, threads=1))
+    assert p.context == 2048  # the config's max_position_embeddings (text_config's)
+    assert not p.plan_verbose("go to the red cube", frame).fallback
+    # A budget that leaves 8 positions for the prompt: the image alone takes more.
+    p = TransformersPlanner(folders["qwen3_vl"], HFPlannerConfig(max_new_tokens=2040, threads=1))
+    out = p.plan_verbose("go to the red cube", frame)
+    assert out.fallback and out.raw == [] and [c.skill for c in out.calls] == ["refuse"]
+    reason = out.calls[0].args["reason"]
+    assert reason.startswith(f"The instruction is too long for {p.name}: the prompt is ") and "8 fit" in reason
+
+
 def _lm_head_outputs(model: object) -> tuple[list, object]:
     """Every logits tensor the model's head computes, recorded by a forward hook (and the hook's handle)."""
     seen: list = []

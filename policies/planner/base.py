@@ -16,7 +16,25 @@ from typing import Any, Sequence
 import numpy as np
 
 from policies.planner.grounding import to_grid
-from robot.skills.registry import SkillCall
+from robot.skills.registry import MAX_TEXT, SkillCall
+
+
+MAX_INSTRUCTION_CHARS = 1000
+"""Longest instruction a planner takes, in characters. A spoken command, even a chain of five steps, is a few
+hundred (the longest the default model trained on: about 300); text past this is not a command to the robot."""
+
+
+class PromptTooLong(ValueError):
+    """The prompt does not fit the model's context: nothing was generated, and asking again would not help."""
+
+
+def instruction_problem(instruction: str) -> str | None:
+    """Why `instruction` cannot be planned (a sentence for the user), or None when it can."""
+    if not instruction or not instruction.strip():
+        return "The instruction is empty."
+    if len(instruction) > MAX_INSTRUCTION_CHARS:
+        return f"The instruction is too long: {len(instruction)} characters, at most {MAX_INSTRUCTION_CHARS}."
+    return None
 
 
 @dataclass
@@ -116,11 +134,17 @@ class Planner(ABC):
         rgb = frame_rgb(frame)
         raws, errors = [], []
         calls: list[SkillCall] | None = None
-        if not instruction or not instruction.strip():
-            errors.append("empty instruction")
+        problem = instruction_problem(instruction)
+        if problem:
+            errors.append(problem)
         else:
             for attempt in range(2):
-                raw = self.generate(instruction, rgb, list(history), attempt)
+                try:
+                    raw = self.generate(instruction, rgb, list(history), attempt)
+                except PromptTooLong as err:
+                    problem = str(err)
+                    errors.append(problem)
+                    break
                 raws.append(raw)
                 try:
                     calls = parse_plan(raw, self.coords, self.input_size())
@@ -130,10 +154,12 @@ class Planner(ABC):
         fallback = calls is None
         if calls is None:
             why = errors[-1] if errors else "no answer"
-            calls = [SkillCall("refuse", {"reason": f"I could not make a valid plan ({why[:200]})."}).validate()]
+            reason = problem or f"I could not make a valid plan ({why[:200]})."
+            calls = [SkillCall("refuse", {"reason": reason[:MAX_TEXT]}).validate()]
         out = PlanOutput(calls, raws, (time.perf_counter() - t0) * 1000.0, errors, fallback)
         self.last = out
         return out
 
 
-__all__ = ["HistoryItem", "PlanOutput", "Planner", "frame_rgb", "parse_plan"]
+__all__ = ["MAX_INSTRUCTION_CHARS", "HistoryItem", "PlanOutput", "Planner", "PromptTooLong", "frame_rgb",
+           "instruction_problem", "parse_plan"]

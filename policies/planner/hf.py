@@ -21,7 +21,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from policies.planner.base import HistoryItem, Planner
+from policies.planner.base import HistoryItem, Planner, PromptTooLong
 from policies.planner.grammar import GrammarConfig, PlanGrammar, TokenFilter
 from policies.planner.loading import load_model, load_processor
 from policies.planner.prompt import build_messages
@@ -94,6 +94,8 @@ class TransformersPlanner(Planner):
         # Whether the greedy first attempt runs `_greedy` (else `generate`, as the sampled second one does).
         self.lean = self.model_type in LEAN_MODELS and all(
             getattr(gc, k, None) in neutral for k, neutral in _NEUTRAL_GENERATION.items())
+        self.context = context_length(self.model.config)
+        """Positions the language model was built for (None: the config does not say)."""
 
     def _eos_ids(self) -> list[int]:
         ids: list[int] = []
@@ -136,6 +138,11 @@ class TransformersPlanner(Planner):
         else:
             self._input_size = (frame.shape[1], frame.shape[0])
         n = int(inputs["input_ids"].shape[1])
+        if self.context is not None and n + self.cfg.max_new_tokens > self.context:
+            # Past the positions it was built for, a model answers noise: say so rather than plan on it.
+            raise PromptTooLong(f"The instruction is too long for {self.name}: the prompt is {n} tokens with the "
+                                f"image and the history, and {self.context - self.cfg.max_new_tokens} fit before "
+                                "its answer.")
         mask = inputs.get("attention_mask")
         if attempt == 0 and self.cfg.constrained and self.lean and (mask is None or bool(mask.all())):
             ids = self._greedy(inputs, n)
@@ -207,10 +214,19 @@ class TransformersPlanner(Planner):
         return out_ids
 
 
+def context_length(config: Any) -> int | None:
+    """The language model's `max_position_embeddings` (its text config's for the VLMs), or None."""
+    for c in (getattr(config, "text_config", None), config):
+        v = getattr(c, "max_position_embeddings", None)
+        if isinstance(v, int) and v > 0:
+            return v
+    return None
+
+
 def describe(path: str | Path) -> dict[str, Any]:
     """Architecture facts of a model folder, for model cards and `--json` outputs."""
     cfg = json.loads((Path(path) / "config.json").read_text())
     return {"model_type": cfg.get("model_type"), "architectures": cfg.get("architectures")}
 
 
-__all__ = ["LEAN_MODELS", "HFPlannerConfig", "TransformersPlanner", "describe"]
+__all__ = ["LEAN_MODELS", "HFPlannerConfig", "TransformersPlanner", "context_length", "describe"]
