@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Iterable, TextIO
 
 from policies.agent.stage import Stage, StageConfig, Turn, load_planner_or_keyword
-from policies.planner.base import instruction_problem
+from policies.planner.base import check_instruction
 from robot.demo import DEFAULT_INSTRUCTION, load_scene
 
 EXIT_WORDS = ("exit", "quit", "salir", "adios", "adiós")
@@ -89,9 +89,7 @@ def run_demo(cfg: DemoConfig, out: TextIO = sys.stdout) -> DemoResult:
     if not cfg.instruction.strip():
         raise ValueError("the instruction is empty; say what the robot should do, e.g. "
                          f"humanoid demo \"{DEFAULT_INSTRUCTION}\"")
-    problem = instruction_problem(cfg.instruction)
-    if problem:
-        raise ValueError(problem[0].lower() + problem[1:].rstrip("."))
+    check_instruction(cfg.instruction)
     t0 = time.perf_counter()
     spec, planner, controller = _prepare(cfg, out)
     run_dir = _open_run("demo", cfg, spec, planner)

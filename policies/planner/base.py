@@ -37,6 +37,13 @@ def instruction_problem(instruction: str) -> str | None:
     return None
 
 
+def check_instruction(instruction: str) -> None:
+    """ValueError, in a usage error's words, when `instruction` cannot be planned (`instruction_problem`)."""
+    problem = instruction_problem(instruction)
+    if problem:
+        raise ValueError(problem[0].lower() + problem[1:].rstrip("."))
+
+
 @dataclass
 class HistoryItem:
     """A call already run and what came of it (the skills' SkillResult, flattened)."""
@@ -161,5 +168,5 @@ class Planner(ABC):
         return out
 
 
-__all__ = ["MAX_INSTRUCTION_CHARS", "HistoryItem", "PlanOutput", "Planner", "PromptTooLong", "frame_rgb",
-           "instruction_problem", "parse_plan"]
+__all__ = ["MAX_INSTRUCTION_CHARS", "HistoryItem", "PlanOutput", "Planner", "PromptTooLong", "check_instruction",
+           "frame_rgb", "instruction_problem", "parse_plan"]

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from policies.planner.base import Planner, instruction_problem
+from policies.planner.base import Planner, check_instruction
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "assets" / "models" / "openhumanoid-planner-tiny"
 
@@ -53,9 +53,7 @@ def scene_frame(scene: str) -> tuple[Any, Any]:
 
 def run_plan(instruction: str, scene: str, planner: str = "default", threads: int = 1) -> dict[str, Any]:
     """The plan for the scene's first head-camera frame, without running it."""
-    problem = instruction_problem(instruction)
-    if problem:
-        raise ValueError(problem[0].lower() + problem[1:].rstrip("."))
+    check_instruction(instruction)
     _, frame = scene_frame(scene)
     p = load_planner(planner, threads)
     out = p.plan_verbose(instruction, frame)
