@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -397,3 +398,22 @@ def test_eval_breakdown_splits_plans_by_steps_and_reference_and_refusals_by_kind
     assert _breakdown_lines({"valid_rate": 1.0}) == []  # an eval from before the breakdown: no table
     card = "\n".join(_breakdown_lines({**out, "keyword": {"breakdown": b}}))
     assert "| plans, objects by place | 2 | 0.5 | 0.5 |" in card and "| to refuse: unsafe | 1 | 1.0 | 1.0 |" in card
+
+
+def test_shipped_model_card_is_what_its_eval_files_make(tmp_path: Path) -> None:
+    """The card is generated (policies/train/planner_card.py): from the shipped folder's own eval.json and
+    eval-stance.json it comes out byte for byte; without the stance file, without its table."""
+    import shutil
+
+    from policies.planner.cli import DEFAULT_MODEL
+    from policies.train.planner_card import write_card
+
+    for f in ("config.json", "training.json", "tokenizer.json", "model.safetensors"):
+        shutil.copy(DEFAULT_MODEL / f, tmp_path / f)
+    metrics = json.loads((DEFAULT_MODEL / "eval.json").read_text())
+    stance = json.loads((DEFAULT_MODEL / "eval-stance.json").read_text())
+    assert metrics.get("camera", "spawn") == "spawn" and stance["camera"] == "stance"
+    card = write_card(tmp_path, metrics, stance).read_text()
+    assert card == (DEFAULT_MODEL / "README.md").read_text()
+    assert "planner --camera stance --json`" in card and f"| plan_accuracy | {stance['plan_accuracy']} |" in card
+    assert "--camera stance" not in write_card(tmp_path, metrics).read_text()

@@ -1,7 +1,9 @@
 """The default planner's model card (README.md in its folder): architecture, data, training, measured numbers.
 
 `export` in planner.py writes it after training; `python -m policies.train.planner_card FOLDER --eval FILE`
-adds the numbers `humanoid eval planner --json` printed (kept beside it as eval.json).
+adds the numbers `humanoid eval planner --json` printed (kept beside it as eval.json), and `--eval-stance FILE`
+those of `humanoid eval planner --camera stance --json` (eval-stance.json): the frames the agent plans on.
+tests/test_planner.py checks that the shipped card is what its folder's eval files make.
 """
 
 from __future__ import annotations
@@ -138,7 +140,24 @@ def _better(key: str, value: Any, base: Any) -> bool:
     return float(value) < float(base) if lower else float(value) > float(base)
 
 
-def write_card(folder: str | Path, metrics: dict[str, Any] | None = None) -> Path:
+def _stance_lines(stance: dict[str, Any]) -> list[str]:
+    """The same split seen from the balancing stance's camera (`--camera stance`): the frames the agent plans on."""
+    kw = stance.get("keyword", {})
+    lines = ["On the frames the agent plans on: the same instructions and scenes rendered from where the head camera",
+             "sits once the robot balances after `Start` (about 6 cm lower, 0.8 degrees further down): `humanoid eval",
+             f"planner --camera stance --json`, {stance.get('n_samples')} instructions, measured on its own (the "
+             "latency is that run's machine's):", "",
+             "| metric | this model | keyword baseline | target |", "|---|---|---|---|"]
+    for k, target in ROWS:
+        lines.append(f"| {k} | {stance.get(k)} | {kw.get(k, '-')} | {target} |")
+    return lines + [""]
+
+
+def write_card(folder: str | Path, metrics: dict[str, Any] | None = None,
+               stance: dict[str, Any] | None = None) -> Path:
+    """Write `folder`/README.md from its config and training.json; with `metrics` (the test split, spawn camera)
+    also eval.json and the measured section, with `stance` (the same split from the stance camera) eval-stance.json
+    and its table."""
     folder = Path(folder)
     cfg = json.loads((folder / "config.json").read_text())
     tr = json.loads((folder / "training.json").read_text())
@@ -230,30 +249,44 @@ def write_card(folder: str | Path, metrics: dict[str, Any] | None = None) -> Pat
         lines += ["", f"Targets met: {', '.join(met) or 'none'}; missed: {', '.join(missed) or 'none'}. Better than the "
                   f"keyword baseline on: {', '.join(better) or 'nothing'}. {PREVIOUS_WHAT}", ""]
         lines += _breakdown_lines(metrics)
+        if stance:
+            lines += _stance_lines(stance)
         lines += NOTES
     lines += ["## Limits", ""] + LIMITS
     (folder / "README.md").write_text("\n".join(lines) + "\n")
     if metrics:
         (folder / "eval.json").write_text(json.dumps(metrics, indent=2) + "\n")
+        if stance:
+            (folder / "eval-stance.json").write_text(json.dumps(stance, indent=2) + "\n")
     return folder / "README.md"
+
+
+def _read_eval(p: argparse.ArgumentParser, path: str, camera: str) -> dict[str, Any]:
+    """An eval output (its JSON last line) or an eval.json, of the test split from `camera`."""
+    text = Path(path).read_text().strip()
+    for candidate in (text, text.splitlines()[-1] if text else ""):  # a JSON file (eval.json), or the output's last line
+        try:
+            m = json.loads(candidate)
+            break
+        except json.JSONDecodeError:
+            continue
+    else:
+        p.error(f"{path} holds neither a JSON object nor the JSON last line of `humanoid eval planner --json`")
+    if m.get("split", "test") != "test":
+        p.error(f"{path} is from the {m['split']!r} split; the card reports the test split")
+    if m.get("camera", "spawn") != camera:  # outputs from before --camera existed are the spawn camera's
+        p.error(f"{path} is from the {m['camera']!r} camera; expected the {camera!r} one here")
+    return m
 
 
 if __name__ == "__main__":
     p = argparse.ArgumentParser(description="write the planner's model card")
     p.add_argument("folder")
     p.add_argument("--eval", help="the output of `humanoid eval planner --json` (its last line is read), or an eval.json")
+    p.add_argument("--eval-stance", help="the same with `--camera stance`, or an eval-stance.json (needs --eval)")
     a = p.parse_args()
-    m = None
-    if a.eval:
-        text = Path(a.eval).read_text().strip()
-        for candidate in (text, text.splitlines()[-1] if text else ""):  # a JSON file (eval.json), or the output's last line
-            try:
-                m = json.loads(candidate)
-                break
-            except json.JSONDecodeError:
-                continue
-        else:
-            p.error(f"{a.eval} holds neither a JSON object nor the JSON last line of `humanoid eval planner --json`")
-        if m.get("split", "test") != "test":
-            p.error(f"{a.eval} is from the {m['split']!r} split; the card reports the test split")
-    print(write_card(a.folder, m))
+    if a.eval_stance and not a.eval:
+        p.error("--eval-stance needs --eval")
+    m = _read_eval(p, a.eval, "spawn") if a.eval else None
+    st = _read_eval(p, a.eval_stance, "stance") if a.eval_stance else None
+    print(write_card(a.folder, m, st))
