@@ -264,7 +264,8 @@ def write_card(folder: str | Path, metrics: dict[str, Any] | None = None,
 def _read_eval(p: argparse.ArgumentParser, path: str, camera: str) -> dict[str, Any]:
     """An eval output (its JSON last line) or an eval.json, of the test split from `camera`."""
     text = Path(path).read_text().strip()
-    for candidate in (text, text.splitlines()[-1] if text else ""):  # a JSON file (eval.json), or the output's last line
+    # A JSON file (eval.json), or the output's last line.
+    for candidate in (text, text.splitlines()[-1] if text else ""):
         try:
             m = json.loads(candidate)
             break
