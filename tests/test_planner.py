@@ -36,14 +36,18 @@ def samples() -> list[dict]:
 
 def test_the_test_split_stays_what_the_model_cards_measured() -> None:
     """Changes to the training data (carriers, constructions) leave the held-out test split alone,
-    instruction for instruction: a digest of its first two scenes, taken before the constructions."""
+    instruction for instruction: a digest of its first two scenes, taken before the constructions. The one
+    change since: an absent object's refusal says "an orange" (twenty-seventh session), text no metric reads;
+    with the old article back the digest is the model cards' own."""
     import hashlib
 
     from policies.train.planner_data import make_split
 
     _, _, test = make_split("test", 2, 16, 1_000_000)
     text = "\n".join(s.instruction + str(s.calls) for s in test)
-    assert len(test) == 32 and hashlib.sha1(text.encode()).hexdigest() == "f8d12e4dd732a500309ab42fbaeb2fa4649ade56"
+    assert len(test) == 32 and hashlib.sha1(text.encode()).hexdigest() == "a3d89624f67cc4d830cf0a86f2b0dd040119fcd5"
+    before = text.replace("I cannot see an ", "I cannot see a ")
+    assert before != text and hashlib.sha1(before.encode()).hexdigest() == "f8d12e4dd732a500309ab42fbaeb2fa4649ade56"
 
 
 def test_rendering_in_worker_processes_makes_the_same_data(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -17,7 +17,7 @@ import numpy as np
 
 from policies.planner.base import HistoryItem, Planner
 from policies.planner.grounding import mask_point
-from policies.planner.lexicon import COLOUR_WORDS, SHAPE_WORDS, SIZE_WORDS, fold
+from policies.planner.lexicon import COLOUR_WORDS, SHAPE_WORDS, SIZE_WORDS, cannot_see, fold
 from robot.sim.camera import SKY_RGB
 from robot.sim.scene import COLOURS
 
@@ -127,9 +127,7 @@ class KeywordPlanner(Planner):
             else:
                 target = self._target(colour, shape, size, frame)
                 if target is None:
-                    what = " ".join(x for x in (colour, shape) if x)
-                    article = "an" if what[:1] in "aeiou" else "a"  # "an orange cube"
-                    return {"skill": "refuse", "reason": f"I cannot see {article} {what} here."}
+                    return {"skill": "refuse", "reason": cannot_see(" ".join(x for x in (colour, shape) if x))}
             call: dict[str, Any] = {"skill": skill, "target": target}
             if skill in ("point_at", "touch") and hand:
                 call["hand"] = hand

@@ -73,5 +73,11 @@ for _k, _pairs in SIZE_ES.items():
             SIZE_WORDS[fold(_w)] = _k
 SIZE_WORDS["gran"] = "big"
 
+
+def cannot_see(what: str) -> str:
+    """The refusal for an object not in view, with its English article: "I cannot see an orange cube here."."""
+    return f"I cannot see {'an' if what[:1] in 'aeiou' else 'a'} {what} here."
+
+
 __all__ = ["COLOUR_ES", "COLOUR_WORDS", "NUMBER_WORDS_EN", "NUMBER_WORDS_ES", "SHAPE_EN", "SHAPE_ES",
-           "SHAPE_WORDS", "SIZE_EN", "SIZE_ES", "SIZE_WORDS", "fold", "words"]
+           "SHAPE_WORDS", "SIZE_EN", "SIZE_ES", "SIZE_WORDS", "cannot_see", "fold", "words"]

@@ -29,12 +29,11 @@ import numpy as np
 
 from policies.planner.grounding import mask_point
 from policies.planner.lexicon import (COLOUR_ES, COLOUR_SYNONYMS_EN, NUMBER_WORDS_EN, NUMBER_WORDS_ES, SHAPE_EN,
-                                      SHAPE_ES, SIZE_EN, SIZE_ES)
+                                      SHAPE_ES, SIZE_EN, SIZE_ES, cannot_see)
 from robot.sim.scene import COLOURS, SHAPES, SceneSpec, size_word
 
 MIN_PIXELS = 40
 """An object is "in view" with at least this many pixels in the frame (a 0.1 m ball at 3 m has ~60)."""
-REFUSE_ABSENT = "I cannot see a {} here."
 REFUSE_OFFTOPIC = "That is not something I can do with my body."
 REFUSE_UNSAFE = "That could hurt someone or damage something."
 TEST_SHARE = 0.2
@@ -567,7 +566,7 @@ class Writer:
             text += r.choice(conn) + t
         if kind == "absent":
             desc = f"{absent_obj[0]} {absent_obj[1]}"
-            return self._finish(lang, text, [{"skill": "refuse", "reason": REFUSE_ABSENT.format(desc)}], kind, [None])
+            return self._finish(lang, text, [{"skill": "refuse", "reason": cannot_see(desc)}], kind, [None])
         return self._finish(lang, text, calls, kind, objs)
 
     def _finish(self, lang: str, text: str, calls: list[dict[str, Any]], kind: str, objs: list) -> Sample:
@@ -710,4 +709,4 @@ def with_history(s: Sample, r: random.Random) -> Sample:
     return Sample(s.instruction, s.lang, calls, s.kind, s.frame, objs, hist)
 
 
-__all__ = ["MIN_PIXELS", "REFUSE_ABSENT", "REFUSE_OFFTOPIC", "REFUSE_UNSAFE", "Sample", "make_split", "typo"]
+__all__ = ["MIN_PIXELS", "REFUSE_OFFTOPIC", "REFUSE_UNSAFE", "Sample", "make_split", "typo"]
