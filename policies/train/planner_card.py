@@ -275,8 +275,9 @@ def _read_eval(p: argparse.ArgumentParser, path: str, camera: str) -> dict[str, 
         p.error(f"{path} holds neither a JSON object nor the JSON last line of `humanoid eval planner --json`")
     if m.get("split", "test") != "test":
         p.error(f"{path} is from the {m['split']!r} split; the card reports the test split")
-    if m.get("camera", "spawn") != camera:  # outputs from before --camera existed are the spawn camera's
-        p.error(f"{path} is from the {m['camera']!r} camera; expected the {camera!r} one here")
+    seen = m.get("camera", "spawn")  # outputs from before --camera existed are the spawn camera's
+    if seen != camera:
+        p.error(f"{path} is from the {seen!r} camera; expected the {camera!r} one here")
     return m
 
 
