@@ -61,7 +61,9 @@ class CommandEnv(FollowCameraRender, gym.Env[dict, str]):
 
     ## Starting State
     The scene of the drawn episode with the robot standing in balance at its start pose (StandUp, then
-    Start: 1 simulated second). `reset(seed=...)` is deterministic. `options`: `task` (a task id), `split`
+    Start: 1 simulated second). `reset(seed=N, options={"task": T, "split": S})` is the episode that
+    `humanoid eval tasks` runs for task T on seed N; without a seed, each reset draws one from the env's
+    generator. `options`: `task` (a task id), `split`
     (train, new_layouts, held_out_combos, held_out_phrasings), `scene` (a SceneSpec, its dict, or a
     scene.json path: the task is bound in it), or `episode` (an `envs.tasks.Episode`, used as is).
 
@@ -123,7 +125,10 @@ class CommandEnv(FollowCameraRender, gym.Env[dict, str]):
                 scene = SceneSpec.load(scene)
             elif isinstance(scene, dict):
                 scene = SceneSpec.from_dict(scene)
-            episode = self.suite.sample(task, int(self.np_random.integers(2**31)), split, scene)
+            # The episode of `humanoid eval tasks` with this seed (its episode i runs seed first_seed + i), so a
+            # failure there is `reset(seed=i, options={"task": ..., "split": ...})` here; later resets draw.
+            ep_seed = seed if seed is not None else int(self.np_random.integers(2**31))
+            episode = self.suite.sample(task, ep_seed, split, scene)
         self._close_session()
         self.episode = episode
         self.session = SkillSession(episode.scene)

@@ -236,6 +236,20 @@ def test_command_oracle_episode_succeeds_on_a_wave() -> None:
         env.close()
 
 
+def test_command_reset_seed_is_the_eval_tasks_episode_of_that_seed() -> None:
+    """`humanoid eval tasks` runs task T on seed N as `Suite.sample(T, N, split)`; the env's reset with that
+    seed and task gives the same episode, so a failure there can be stepped through here."""
+    env = CommandEnv(tasks="all")
+    try:
+        for seed, task, split in ((7, "point_at", "held_out_phrasings"), (12, "go_to+wave", "train")):
+            env.reset(seed=seed, options={"task": task, "split": split})
+            want = Suite.load().sample(task, seed, split)
+            assert env.unwrapped.episode.to_dict() == want.to_dict()
+        assert Suite.load().sample("go_to+wave", 13, "train").scene.to_dict() != want.scene.to_dict()
+    finally:
+        env.close()
+
+
 def test_command_invalid_calls_move_nothing_and_say_why() -> None:
     env = CommandEnv(tasks="face")
     try:
