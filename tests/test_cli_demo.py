@@ -133,6 +133,19 @@ def test_the_robot_says_what_it_did() -> None:
         "I walked to the red cube, turned 90 degrees right and waved with my right hand."
 
 
+def test_a_call_that_failed_and_was_retried_does_not_fail_the_turn() -> None:
+    from policies.agent.loop import Outcome
+    from policies.agent.stage import Check, Turn
+
+    failed = Check({"skill": "stop"}, skill_ok=False, truth_ok=False, target=None)
+    ok = Check({"skill": "stop"}, skill_ok=True, truth_ok=True, target=None)
+    claimed = Check({"skill": "wave", "hand": "right"}, skill_ok=True, truth_ok=False, target=None)
+    turn = lambda *checks: Turn("stop", Outcome("done", "I stopped."), list(checks), False, 3.0, 1.0)  # noqa: E731
+    assert turn(failed, ok).success and turn(ok).success
+    assert not turn(ok, claimed).success  # the robot says it waved; the simulator saw no wave
+    assert "disagrees" in turn(ok, claimed).answer()
+
+
 def test_the_default_planner_plans_what_make_demo_promises() -> None:
     """`make demo` runs the default planner: it must plan walk_to the red cube, then wave."""
     from policies.planner.cli import DEFAULT_MODEL

@@ -176,8 +176,10 @@ class Turn:
 
     @property
     def success(self) -> bool:
-        """Done, and every call that ran holds in the ground truth."""
-        return self.outcome.status == "done" and not self.fell and all(c.truth_ok for c in self.checks)
+        """Done, and every call the robot says it did holds in the ground truth. A call that failed, with
+        the simulator agreeing, and was run again (the agent re-plans on a failure) does not count against
+        it: "stop" failed then stopped was a failure before."""
+        return self.outcome.status == "done" and not self.fell and all(c.truth_ok for c in self.checks if c.skill_ok)
 
     def answer(self) -> str:
         """The robot's one-line reply: what it did, or why it did not."""

@@ -309,6 +309,15 @@ def turn(ctx: SkillContext, degrees: float) -> dict:
     return {"turned_deg": round(math.degrees(turned), 1), "error_deg": round(abs(math.degrees(turned) - degrees), 1)}
 
 
+def _mean_xy(ctx: SkillContext, seconds: float, every: float = 0.05) -> np.ndarray:
+    """The pelvis' mean ground position over the next `seconds` (sampled each `every` s)."""
+    xs = []
+    for _ in range(round(seconds / every)):
+        ctx.sleep(every)
+        xs.append(ctx.pose().xy)
+    return np.mean(xs, axis=0)
+
+
 def stop(ctx: SkillContext) -> dict:
     """Stop walking and stand still: zero velocity until the body has stopped, then held where it
     stopped (stepping in place, see base.py). Holding the pose where StopMove was called instead pulled
@@ -324,12 +333,19 @@ def stop(ctx: SkillContext) -> dict:
         if float(np.linalg.norm(p.xy - last.xy)) < 0.03:  # about one step's sway
             break
         last = p
-    settle(ctx, 0.6, ctx.pose())
-    v0 = ctx.pose()
-    ctx.sleep(1.0)
-    v1 = ctx.pose()
-    # Over a whole second: within a step the pelvis sways about 3 cm side to side.
-    drift = float(np.linalg.norm(v1.xy - v0.xy))
+    ctx.hold(ctx.pose())
+    # Still: the body's mean position over one second moves under 5 cm by the next. Stepping in place, the
+    # pelvis sways about 6 cm side to side each 0.6 s, so two single poses a second apart differ by up to
+    # 5.4 cm on a robot that stays put (measured on the demo scene), and a stop straight after Start (the
+    # gait's first steps going 5 cm back) was reported unreachable; the means moved 1-2 cm a second there.
+    # Up to three seconds for a body still coming to rest.
+    last = _mean_xy(ctx, 1.0)
+    for _ in range(3):
+        now = _mean_xy(ctx, 1.0)
+        drift = float(np.linalg.norm(now - last))
+        if drift < 0.05:
+            break
+        last = now
     return {"drift_1s_m": round(drift, 3), "still": drift < 0.05}
 
 
