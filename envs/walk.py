@@ -7,7 +7,6 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
-import pybullet as pb
 from gymnasium import spaces
 
 from envs.rendering import FollowCameraRender
@@ -25,6 +24,7 @@ from robot.control.observation import (
 from robot.g1 import constants as C
 from robot.sdk.bridge import LowLevelBridge
 from robot.sdk.lowlevel import LowState
+from robot.sim._pybullet import pb
 from robot.sim.world import World, WorldConfig
 
 # legged_gym's reward scales for unitree_rl_gym's G1 (g1_config.py), before the x dt that legged_gym applies.

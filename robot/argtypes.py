@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 import math
-from typing import Callable
+from typing import Any, Callable, NoReturn
 
 
 def number(kind: type, low: float | None = None, high: float | None = None,
@@ -44,3 +44,15 @@ positive_float = number(float, 0.0, low_open=True)
 non_negative_float = number(float, 0.0)
 unit_float = number(float, 0.0, 1.0)
 """A share: 0 to 1."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with errors on one line (argparse prints the whole usage block first), and no abbreviated
+    options: `--episodes` must not quietly mean `--episodes-out`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from robot.argtypes import number, positive_int
+from robot.argtypes import non_negative_int, number, positive_int
 from robot.bench import Result, bench
 from robot.control.plugins import check_controller, make_controller
 
@@ -191,7 +191,7 @@ def _speed(controller: str) -> tuple[float, float]:
 
 def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--episodes", type=positive_int, default=20, help="random-command episodes (seeds S..S+N-1)")
-    p.add_argument("--first-seed", type=int, default=0, metavar="S",
+    p.add_argument("--first-seed", type=non_negative_int, default=0, metavar="S",
                    help="seed of the first random-command episode (the walker's fixes were found on seeds 0-299)")
     p.add_argument("--seconds", type=number(float, 1.0, low_open=True), default=30.0,
                    help="simulated seconds per episode (tracking is measured after the first second)")

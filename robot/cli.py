@@ -13,9 +13,9 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any, NoReturn, Sequence
+from typing import Sequence
 
-from robot.argtypes import positive_float, positive_int
+from robot.argtypes import Parser, non_negative_int, positive_float, positive_int
 
 PROG = "humanoid"
 
@@ -24,16 +24,7 @@ class CliError(Exception):
     """A user error: printed as one line, exit code 2."""
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse with errors on one line (argparse prints the whole usage block), and no abbreviated
-    options: `--episodes` must not quietly mean `--episodes-out`."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("allow_abbrev", False)
-        super().__init__(*args, **kwargs)
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+_Parser = Parser
 
 
 class _Formatter(argparse.HelpFormatter):
@@ -358,7 +349,7 @@ def _add_task_eval(evals: argparse._SubParsersAction) -> None:
     et.add_argument("--tasks", default="all", help="task ids, comma-separated, or single, chain, all")
     et.add_argument("--split", default="train",
                     help="train, new_layouts, held_out_combos or held_out_phrasings")
-    et.add_argument("--first-seed", type=int, default=0, help="seed of the first episode")
+    et.add_argument("--first-seed", type=non_negative_int, default=0, help="seed of the first episode")
     et.add_argument("--workers", type=positive_int, default=1, help="processes (one simulation each)")
     et.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads for a model planner")
     et.add_argument("--task-file", action="append", default=[],
@@ -380,7 +371,9 @@ def _cmd_eval_tasks(args: argparse.Namespace) -> int:
     except ImportError as err:
         raise CliError(f"the planner needs its extra ({err.name} is missing): pip install -e '.[vlm]'") from None
     except (ValueError, KeyError) as err:
-        raise CliError(str(err).strip("'\"")) from None
+        # A KeyError's str() is its message in quotes; stripping quotes off it cut the last one off a message
+        # that ended in a quoted name.
+        raise CliError(str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)) from None
     print(format_table(res))
     if args.json:
         print(json.dumps(res))
@@ -423,20 +416,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     _register_plugins()
     parser = build_parser()
     args, rest = parser.parse_known_args(argv)
+    # The prefix argparse gives the same command's usage errors: "humanoid eval tasks", not "humanoid eval".
+    prog = " ".join([PROG, args.command] + [w for w in (getattr(args, "bench", None), getattr(args, "what", None)) if w])
     if rest and getattr(args, "func", None) not in (_cmd_train_planner, _cmd_train_walker):
-        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+        print(f"{prog}: error: unrecognized arguments: {' '.join(rest)} (see {prog} --help)", file=sys.stderr)
+        return 2
     args.rest = rest
     try:
         return int(args.func(args) or 0)
     except CliError as err:
-        print(f"{PROG} {args.command}: error: {err}", file=sys.stderr)
+        print(f"{prog}: error: {err}", file=sys.stderr)
         return 2
     except OSError as err:  # unreadable or unwritable files and folders
         where = f": {err.filename}" if getattr(err, "filename", None) else ""
-        print(f"{PROG} {args.command}: error: {err.strerror or err}{where}", file=sys.stderr)
+        print(f"{prog}: error: {err.strerror or err}{where}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"{PROG} {args.command}: interrupted", file=sys.stderr)
+        print(f"{prog}: interrupted", file=sys.stderr)
         return 130
 
 

@@ -37,6 +37,8 @@ def load_scene(text: str) -> SceneSpec:
     if text == "demo":
         return SceneSpec.load(DEMO_SCENE)
     if text.lstrip("-").isdigit():
+        if int(text) < 0:
+            raise ValueError(f"--scene {text}: a scene seed is 0 or more")
         return random_scene(int(text))
     return SceneSpec.load(text)
 

@@ -9,6 +9,8 @@ import dataclasses
 import inspect
 from typing import Any, Callable, TypeVar
 
+from robot.argtypes import Parser
+
 T = TypeVar("T")
 
 
@@ -29,8 +31,7 @@ def parse_dataclass_args(cls: type[T], argv: list[str] | None, prog: str, descri
     """Parse `argv` into an instance of the dataclass `cls` (bool fields get --x / --no-x). `types` gives
     fields a checking parser (robot.argtypes: a count that must be positive, a share from 0 to 1), so a
     bad value stops at the command line instead of running on. Options are never abbreviated."""
-    p = argparse.ArgumentParser(prog=prog, description=description, allow_abbrev=False,
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = Parser(prog=prog, description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     docs = {k: v.replace("%", "%%") for k, v in field_docs(cls).items()}
     for f in dataclasses.fields(cls):  # type: ignore[arg-type]
         flag = "--" + f.name.replace("_", "-")

@@ -1,5 +1,6 @@
 """The simulated world: PyBullet physics, the G1 body, cameras and videos."""
 
+from robot.sim._pybullet import pb  # noqa: F401 - first: PyBullet imported without its banner
 from robot.sim.camera import CameraConfig, FollowCamera, Frame, HeadCamera, Intrinsics
 from robot.sim.scene import ObjectSpec, SceneSpec, TableSpec, WallSpec, build_scene, make_world, random_scene
 from robot.sim.video import Recorder, VideoWriter, compose
