@@ -98,6 +98,38 @@ def test_missing_and_corrupt_folders_give_one_clear_error(folders: dict[str, Pat
         TransformersPlanner(bad)
 
 
+def test_an_incomplete_folder_names_what_it_lacks(folders: dict[str, Path], tmp_path: Path) -> None:
+    """Each of these used to surface as transformers' own message (a JSON decoder's, or one cut off mid-word)
+    without the file's name."""
+    def copy(name: str) -> Path:
+        d = tmp_path / name
+        d.mkdir()
+        for f in folders["qwen3_vl"].iterdir():
+            (d / f.name).write_bytes(f.read_bytes())
+        return d
+
+    d = copy("bad-config")
+    (d / "config.json").write_text("{")
+    with pytest.raises(ModelLoadError, match=r"config.json is not valid JSON"):
+        TransformersPlanner(d)
+    (d / "config.json").write_text('{"hidden_sizes": [256, 256]}')  # a walker policy's folder, say
+    with pytest.raises(ModelLoadError, match=r"config.json names no model_type"):
+        TransformersPlanner(d)
+    d = copy("no-tokenizer")
+    for name in ("tokenizer.json", "tokenizer.model", "vocab.json", "vocab.txt"):
+        (d / name).unlink(missing_ok=True)
+    with pytest.raises(ModelLoadError, match=r"has no tokenizer \(none of tokenizer.json"):
+        TransformersPlanner(d)
+    d = copy("no-template")
+    (d / "chat_template.jinja").unlink(missing_ok=True)
+    (d / "chat_template.json").unlink(missing_ok=True)
+    cfg = json.loads((d / "tokenizer_config.json").read_text())
+    cfg.pop("chat_template", None)
+    (d / "tokenizer_config.json").write_text(json.dumps(cfg))
+    with pytest.raises(ModelLoadError, match=r"has no chat template"):
+        TransformersPlanner(d)
+
+
 def test_prompt_past_the_model_context_is_refused_without_generating(folders: dict[str, Path],
                                                                      frame: np.ndarray) -> None:
     p = TransformersPlanner(folders["qwen3_vl"], HFPlannerConfig(max_new_tokens=48, threads=1))

@@ -23,7 +23,7 @@ import numpy as np
 
 from policies.planner.base import HistoryItem, Planner, PromptTooLong
 from policies.planner.grammar import GrammarConfig, PlanGrammar, TokenFilter
-from policies.planner.loading import load_model, load_processor
+from policies.planner.loading import ModelLoadError, load_model, load_processor
 from policies.planner.prompt import build_messages
 from robot.skills.registry import GRID
 
@@ -77,8 +77,11 @@ class TransformersPlanner(Planner):
         self.path = Path(path)
         self.cfg = cfg
         self.processor = load_processor(self.path)
-        self.model = load_model(self.path)
         self.tokenizer = self.processor.tokenizer
+        if not (getattr(self.processor, "chat_template", None) or self.tokenizer.chat_template):
+            raise ModelLoadError(f"model folder {self.path} has no chat template (chat_template.jinja, "
+                                 "chat_template.json, or chat_template in tokenizer_config.json)")
+        self.model = load_model(self.path)
         self.model_type = str(getattr(self.model.config, "model_type", ""))
         self.name = self.path.name
         self.coords = cfg.coords if cfg.coords != "auto" else ("pixels" if self.model_type in PIXEL_MODELS else "grid")

@@ -38,7 +38,19 @@ def check_folder(path: str | Path) -> Path:
         raise ModelLoadError(f"model folder {p} has no config.json (not a transformers checkpoint)")
     if not any(p.glob("*.safetensors")):
         raise ModelLoadError(f"model folder {p} has no .safetensors weights")
+    try:
+        config = json.loads((p / "config.json").read_text())
+    except (ValueError, UnicodeDecodeError) as err:
+        raise ModelLoadError(f"model folder {p}: config.json is not valid JSON ({_short(err)})") from None
+    if not isinstance(config, dict) or not config.get("model_type"):
+        raise ModelLoadError(f"model folder {p}: config.json names no model_type (not a transformers checkpoint)")
+    if not any((p / name).exists() for name in TOKENIZER_FILES):
+        raise ModelLoadError(f"model folder {p} has no tokenizer (none of {', '.join(TOKENIZER_FILES)})")
     return p
+
+
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "vocab.json", "vocab.txt", "spiece.model")
+"""A model folder's tokenizer is in one of these (a fast tokenizer's JSON, SentencePiece, BPE or WordPiece)."""
 
 
 def _processor_class(tf: Any, folder: Path) -> Any:
