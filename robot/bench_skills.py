@@ -109,7 +109,7 @@ def episode(seed: int, skill: str) -> dict[str, Any]:
 
 def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seeds", type=positive_int, default=3,
-                   help="scenes per skill (seeds 0..N-1); the issue's target is measured over 20")
+                   help="scenes per skill (seeds 0..N-1); docs/skills.md reports 20")
     p.add_argument("--first-seed", type=non_negative_int, default=0, help="first scene seed")
     p.add_argument("--skills", default=",".join(SKILLS), help="comma-separated skills to run")
     p.add_argument("--workers", type=positive_int, default=1,

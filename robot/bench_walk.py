@@ -301,7 +301,8 @@ def _getup_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--offset", type=number(float), default=0.0,
                    help="degrees added to every push direction (0: the first push is toward +x)")
     p.add_argument("--impulses", type=_impulses, default=(30.0, 45.0, 60.0),
-                   help="comma-separated push impulses in N s (each must fell the robot to count)")
+                   help="comma-separated push impulses in N s (each must fell the robot to count) "
+                        "(default: 30,45,60)")
     p.add_argument("--walk-after", type=number(float, 0.0), default=3.0,
                    help="seconds of walking at 0.3 m/s after standing up, to count as a success")
     p.add_argument("--controller", default="walker", help="System 1 that walks before the fall and after")

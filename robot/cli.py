@@ -35,8 +35,9 @@ class _Formatter(argparse.HelpFormatter):
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
-        if ("%(default)" in text or action.default in (None, False, argparse.SUPPRESS)
-                or not action.option_strings):
+        # Identity, not equality: a default of 0 (a first seed) is meaningful, and 0 == False.
+        if ("%(default)" in text or "(default:" in text or action.default is None or action.default is False
+                or action.default is argparse.SUPPRESS or not action.option_strings):
             return text
         return text + " (default: %(default)s)"
 
@@ -98,15 +99,16 @@ def _add_show_commands(sub: argparse._SubParsersAction) -> None:
                     "runs/demo-YYYYmmdd-HHMMSS/: video.mp4 (third-person view, head-camera inset, a caption of "
                     "the instruction and the skill running), trace.jsonl, scene.json and config.json. Prints "
                     "the plan as it is made, a progress bar in simulated seconds (stderr), and last a line with "
-                    "success or failure and the run folder. Success means every call held in the simulator's "
-                    "ground truth. Exit code 0 on success, 1 on failure, 2 on a usage error.",
+                    "success or failure and the run folder. Success means every call the robot says it did held in "
+                    "the simulator's ground truth. Exit code 0 on success, 1 on failure, 2 on a usage error.",
         formatter_class=_formatter)
     demo.add_argument("instruction", nargs="?", default=DEFAULT_INSTRUCTION,
                       help=f"what to do, in English or Spanish (default: {DEFAULT_INSTRUCTION!r})")
     _add_stage_options(demo)
     demo.add_argument("--stand", action="store_true",
                       help="the standing demo instead: no planner, the robot holds its stance for --seconds")
-    demo.add_argument("--seconds", type=positive_float, default=5.0, help="with --stand: simulated seconds to stand")
+    demo.add_argument("--seconds", type=positive_float, default=None,
+                      help="with --stand: simulated seconds to stand (5 if not given)")
     demo.set_defaults(func=_cmd_demo)
 
     chat = sub.add_parser(
@@ -124,7 +126,7 @@ def _add_show_commands(sub: argparse._SubParsersAction) -> None:
 def _add_stage_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scene", default="demo", metavar="SEED_OR_FILE",
                    help="demo (assets/scenes/demo.json: a red cube 1.7 m ahead, four more objects, a table), "
-                        "an integer seed for a random scene, or a scene.json file (a run folder's scene.json works)")
+                        "an integer seed for a random scene, a scene.json file, or a run folder (the scene it ran in)")
     p.add_argument("--planner", default="default", metavar="PLANNER",
                    help="default (assets/models/openhumanoid-planner-tiny; the keyword planner, with a note, where "
                         "it is not there), keyword (the rule baseline, no model), or a local model folder "
@@ -179,9 +181,21 @@ def _run_show(fn: str, cfg: object) -> object:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
+    from robot.demo import DEFAULT_INSTRUCTION
+
     _check_display(args)
     if args.stand:
+        # The standing demo is the robot alone, in an empty world: what only the planner demo reads is refused,
+        # not silently dropped.
+        ignored = [name for name, given in (
+            ("an instruction", args.instruction != DEFAULT_INSTRUCTION), ("--scene", args.scene != "demo"),
+            ("--planner", args.planner != "default"), ("--controller", args.controller != "walker"),
+            ("--max-steps", args.max_steps != 12), ("--threads", args.threads != 1)) if given]
+        if ignored:
+            raise CliError(f"--stand is the robot standing alone: {' and '.join(ignored)} would be ignored")
         return _cmd_stand(args)
+    if args.seconds is not None:
+        raise CliError("--seconds is for --stand; an instruction runs until its plan is done")
     res = _run_show("run_demo", _stage_config(args, args.instruction))
     turn = res.turns[0]  # type: ignore[attr-defined]
     word = "success" if turn.success else "failure"
@@ -205,7 +219,8 @@ def _cmd_stand(args: argparse.Namespace) -> int:
     from robot.demo import StandDemoConfig, run_stand_demo
     from robot.sim.world import WorldConfig
 
-    cfg = StandDemoConfig(seconds=args.seconds, fps=args.fps, video=not args.no_video, runs_dir=args.runs_dir,
+    seconds = 5.0 if args.seconds is None else args.seconds
+    cfg = StandDemoConfig(seconds=seconds, fps=args.fps, video=not args.no_video, runs_dir=args.runs_dir,
                           world=WorldConfig(seed=0, gui=args.gui))
     res = run_stand_demo(cfg, progress=not args.quiet)
     status = "failure: the robot fell" if res.fell else "success: the robot stood"
@@ -229,7 +244,8 @@ def _add_planner_commands(sub: argparse._SubParsersAction) -> None:
                           formatter_class=_formatter)
     plan.add_argument("instruction", help="what to do, in English or Spanish")
     plan.add_argument("--scene", default="demo", metavar="SEED_OR_FILE",
-                      help="demo (the demo's scene), a scene.json file, or an integer seed for a random scene")
+                      help="demo (the demo's scene), a scene.json file, a run folder, or an integer seed for a "
+                           "random scene")
     plan.add_argument("--planner", default="default", help=planner_help)
     plan.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads")
     plan.add_argument("--json", action="store_true", help="print the plan as one JSON object on the last line")
@@ -417,7 +433,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args, rest = parser.parse_known_args(argv)
     # The prefix argparse gives the same command's usage errors: "humanoid eval tasks", not "humanoid eval".
-    prog = " ".join([PROG, args.command] + [w for w in (getattr(args, "bench", None), getattr(args, "what", None)) if w])
+    sub = [w for w in (getattr(args, "bench", None), getattr(args, "what", None)) if w]
+    prog = " ".join([PROG, args.command, *sub])
     if rest and getattr(args, "func", None) not in (_cmd_train_planner, _cmd_train_walker):
         print(f"{prog}: error: unrecognized arguments: {' '.join(rest)} (see {prog} --help)", file=sys.stderr)
         return 2

@@ -40,6 +40,10 @@ def load_scene(text: str) -> SceneSpec:
         if int(text) < 0:
             raise ValueError(f"--scene {text}: a scene seed is 0 or more")
         return random_scene(int(text))
+    if Path(text).is_dir():  # a run folder: the scene it ran in
+        if not (Path(text) / "scene.json").is_file():
+            raise ValueError(f"--scene {text}: a folder without a scene.json (give a run folder or a scene file)")
+        return SceneSpec.load(Path(text) / "scene.json")
     return SceneSpec.load(text)
 
 
@@ -91,7 +95,9 @@ def run_stand_demo(cfg: StandDemoConfig, progress: bool = True) -> StandDemoResu
         steps = round(cfg.seconds / world.dt)
         report_every = max(1, round(0.1 / world.dt))
         fell = False
-        with tqdm(total=round(cfg.seconds, 3), unit="sim s", disable=not progress,
+        # disable=None: no bar where stderr is not a terminal (a log file would fill with redraws), as the
+        # planner demo's.
+        with tqdm(total=round(cfg.seconds, 3), unit="sim s", disable=None if progress else True,
                   bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} sim s [{elapsed}<{remaining}]") as bar:
             if recorder is not None:
                 recorder.caption = "standing (demo: stand)"

@@ -26,6 +26,8 @@ def make_run_dir(subcommand: str, root: str | Path = "runs") -> Path:
             return path
         except FileExistsError:
             continue
+        except OSError as err:  # a read-only or missing place: say it was the run folder that failed
+            raise OSError(err.errno, f"cannot create the run folder ({err.strerror})", str(path)) from None
     raise FileExistsError(f"could not make a new run folder under {root}")
 
 

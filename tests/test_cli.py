@@ -124,6 +124,26 @@ def test_stderr_has_only_what_the_command_says() -> None:
     assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1, res.stderr
 
 
+@pytest.mark.parametrize("args,words", [(["demo", "--stand", "--scene", "3"], "--scene would be ignored"),
+                                        (["demo", "wave", "--stand"], "an instruction would be ignored"),
+                                        (["demo", "wave", "--seconds", "3"], "--seconds is for --stand")])
+def test_demo_refuses_options_it_would_ignore(args: list[str], words: str, tmp_path: Path) -> None:
+    """`demo --stand --scene broken.json` exited 0, standing in an empty world."""
+    res = humanoid(*args, "--runs-dir", str(tmp_path))
+    assert res.returncode == 2 and words in _one_error_line(res)
+    assert not any(tmp_path.iterdir())
+
+
+def test_scene_can_be_a_run_folder(tmp_path: Path) -> None:
+    run = tmp_path / "demo-20260101-000000"
+    run.mkdir()
+    (run / "scene.json").write_text((ROOT / "assets/scenes/demo.json").read_text())
+    res = humanoid("plan", "wave", "--scene", str(run), "--planner", "keyword", "--json")
+    assert res.returncode == 0 and json.loads(res.stdout.strip().splitlines()[-1])["calls"][0]["skill"] == "wave"
+    res = humanoid("plan", "wave", "--scene", str(tmp_path), "--planner", "keyword")
+    assert res.returncode == 2 and "without a scene.json" in _one_error_line(res)
+
+
 def test_options_are_not_abbreviated() -> None:
     # `--episodes` once silently meant bench skills' `--episodes-out` (a file named "-1" was the result).
     res = humanoid("bench", "skills", "--episodes", "-1")

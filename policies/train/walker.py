@@ -110,7 +110,7 @@ class Args:
     batch_size: int = 1024
     """Samples per optimiser step."""
     lr: float = 1e-3
-    """Adam learning rate (DAgger) ."""
+    """Adam learning rate (DAgger)."""
     hidden: str = "256,256"
     """Hidden layer sizes of the MLP."""
     num_envs: int = 2
@@ -767,7 +767,8 @@ def parse_args(argv: list[str] | None = None) -> Args:
              **dict.fromkeys(("action_noise", "drop_before_fall_s", "push_interval_s", "max_push_vel",
                               "ppo_actor_lr"), non_negative_float),
              **dict.fromkeys(("beta_decay", "gamma", "gae_lambda"), unit_float)}
-    return parse_dataclass_args(Args, argv, "humanoid train walker", __doc__.split("\n\n")[0],
+    what = __doc__.split("\n\n")[0].removeprefix("`humanoid train walker`: ")  # the usage line names the command
+    return parse_dataclass_args(Args, argv, "humanoid train walker", what[:1].upper() + what[1:],
                                 choices={"method": ("dagger", "ppo")}, types=types)
 
 
