@@ -161,3 +161,34 @@ def test_the_chat_stage_gets_the_robot_up_after_a_fall_and_goes_on(tmp_path) -> 
     events = [json.loads(line) for line in (tmp_path / "trace.jsonl").read_text().splitlines()]
     (up,) = [e for e in events if e["event"] == "get_up"]
     assert up["ok"] and up["sim_s"] < 20.0  # measured 11.5 s: on its front, the first roll left it there
+
+
+def test_crossed_legs_on_the_back_are_parted_before_the_tuck() -> None:
+    """Lying on the back with both hips rolled in past the midline (a fall that left the legs crossed, knees and
+    ankles pressed together), it lifts one leg and swings it out, looks again, and tucks once they are apart."""
+    from robot.control.base import Odometry
+    from robot.sdk.lowlevel import IMUState, LowState
+
+    state = LowState()
+    h = math.sqrt(0.5)  # pitched -90 deg: the pelvis's forward axis points up, on its back
+    state.imu_state = IMUState.from_arrays((h, 0.0, -h, 0.0), (0.0, 0.0, 0.0), (0.0, 0.0, 9.81),
+                                           (0.0, -math.pi / 2, 0.0))
+    assert lying(state) == "back"
+    g = GetUpController()
+
+    def run(seconds: float) -> str:
+        for _ in range(round(seconds / 0.002)):
+            g.step(state, Odometry())
+        return g.phase
+
+    state.q[1], state.q[7] = -0.10, 0.30  # left 0.1 rad in, right 0.3 rad in: crossed
+    g.reset(state, Odometry())
+    assert run(0.61) == "lift" and run(0.45) == "lift"
+    assert g._cmd.q[0] < -1.0 and g._cmd.q[6] > -0.1  # the left leg lifted, the right flat
+    assert run(0.05) == "part" and run(0.45) == "part"
+    assert g._cmd.q[1] > 0.4 and g._cmd.q[7] < 0.0  # the lifted left leg swings out, the right rolls out too
+    state.q[1], state.q[7] = 0.05, -0.05  # apart
+    assert run(0.06 + 0.81) == "tuck" and g.tries == 1
+    # Legs apart from the start (or rolled out, as the tuck spreads them): straight to the tuck.
+    g.reset(state, Odometry())
+    assert run(0.61) == "tuck"

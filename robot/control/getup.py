@@ -8,6 +8,8 @@ Only joint torques move the body; the IMU and the joint angles decide when it go
    legs swing forward and the reaction rolls the body onto its back; on its front, the right arm goes out
    and both knees bend, then the left leg swings forward and out under the body, which rolls onto its side
    (every second roll from the front is the mirror image, over the other side).
+   On the back with the legs crossed (`CROSSED`), one leg lifts and swings out, then it lies flat and looks
+   again (at most `MAX_UNCROSS` times, the left leg first).
 3. *Tuck* (0.8 s): knees to the chest, arms overhead.
 4. *Kick* (0.15 s): the hips extend fast while the arms swing forward; the reaction sits the torso up.
 5. *Gather* (0.25 s, then 0.3 s held): the feet come in under the hips and the body rocks forward onto
@@ -73,9 +75,9 @@ class GetUpConfig:
 DT = 0.002  # one physics tick: the get-up answers every LowState
 
 # Phases.
-SETTLE, ROLL, FRONT_1, FRONT_2, ROLL_SETTLE, TUCK, KICK, GATHER, HOLD, RISE, DONE, FAILED = range(12)
+SETTLE, ROLL, FRONT_1, FRONT_2, ROLL_SETTLE, TUCK, KICK, GATHER, HOLD, RISE, DONE, FAILED, LIFT, PART = range(14)
 _NAMES = ("settle", "roll", "front_1", "front_2", "roll_settle", "tuck", "kick", "gather", "hold", "rise", "done",
-          "failed")
+          "failed", "lift", "part")
 
 # Joint groups with the signs that mirror the right side onto the left (roll and yaw axes flip).
 _PAIRS = {"hp": (0, 6, 1), "hr": (1, 7, -1), "hy": (2, 8, -1), "kn": (3, 9, 1), "ap": (4, 10, 1),
@@ -122,6 +124,18 @@ SQUAT_WIDEN = 0.03
 # sequences, scratch-style, on the bench's falls; docs/walking.md).
 FRONT_1_Q = _pose(FLAT, R_sr=0.98, R_kn=1.97, L_hp=0.2, L_kn=1.05, L_sr=0.69, R_el=0.53)
 FRONT_2_Q = _pose(FRONT_1_Q, L_hr=0.72, L_hp=-2.38, R_el=-0.87)
+# On the back with the legs crossed, one over the other (both hips rolled in past the midline; the legs collide,
+# so lying flat does not part them): one leg lifts clear, then swings out while the other rolls out, then both lie
+# flat again; the next time the other leg lifts. A fall that left them crossed (`humanoid bench getup`, 315 deg at
+# 30 N s on the twenty-eighth session's machine: knees pressed together at 186 N, ankles at 200 N, the right hip
+# held 0.3 rad in against a target of 0) tucked, kicked and rose lopsided, and tipped sideways three tries of
+# three; with this it stands. Swinging out while lifting, in one move, did not part them.
+LIFT_Q = _pose(FLAT, L_hp=-1.3, L_kn=1.2)
+PART_Q = _pose(LIFT_Q, L_hr=0.5, R_hr=0.2)
+CROSSED = 0.3
+"""Sum of both hips' inward roll (rad), each past the midline, above which the legs count as crossed."""
+MAX_UNCROSS = 2
+"""Lift-and-part moves before it tucks anyway."""
 
 
 def mirror(q: np.ndarray) -> np.ndarray:
@@ -137,7 +151,7 @@ def mirror(q: np.ndarray) -> np.ndarray:
 _TIMED = {SETTLE: (0.6, FLAT, False), ROLL: (0.6, ROLL_BACK, True), FRONT_1: (0.62, FRONT_1_Q, True),
           FRONT_2: (0.59, FRONT_2_Q, True), ROLL_SETTLE: (0.8, FLAT, False),
           TUCK: (0.8, TUCK_Q, False), KICK: (0.15, KICK_Q, True), GATHER: (0.25, GATHER_Q, True),
-          HOLD: (0.3, HOLD_Q, True)}
+          HOLD: (0.3, HOLD_Q, True), LIFT: (0.5, LIFT_Q, False), PART: (0.5, PART_Q, False)}
 
 
 def squat_table(kin: G1Kinematics, heights: np.ndarray, max_dorsiflexion: float = 0.8,
@@ -197,6 +211,12 @@ def _rotation(state: LowState) -> np.ndarray:
     return quat_matrix(state.imu_state.quaternion_floats())
 
 
+def _crossed(state: LowState) -> bool:
+    """Both legs rolled in past the midline: crossed, one over the other."""
+    left_in, right_in = -float(state.q[1]), float(state.q[7])  # hip roll: + is outward on the left, inward on the right
+    return left_in > 0.0 and right_in > 0.0 and left_in + right_in > CROSSED
+
+
 def lying(state: LowState) -> str:
     """'back', 'front' or 'side', from the IMU: where the pelvis's forward axis points."""
     up = float(_rotation(state)[2, 0])
@@ -226,6 +246,7 @@ class GetUpController:
         self.tries = 0
         self.rolls = 0
         self._fronts = 0
+        self._uncross = 0
         self.reason = ""
         self.lay: list[str] = []
         """How it lay at each check ('back', 'front', 'side'), for the record."""
@@ -242,6 +263,7 @@ class GetUpController:
         self.tries = 0
         self.rolls = 0
         self._fronts = 0
+        self._uncross = 0
         self.reason = ""
         self.lay.clear()
         self._enter(SETTLE, state.q)
@@ -276,6 +298,8 @@ class GetUpController:
             duration, target, _ = _TIMED[stage]
             if stage in (FRONT_1, FRONT_2) and self._fronts % 2 == 0:
                 target = mirror(target)  # every other roll from the front goes over the other side
+            if stage in (LIFT, PART) and self._uncross % 2 == 0:
+                target = mirror(target)  # the left leg lifts first, then the right
             a = min(1.0, self._t / duration)
             a = a * a * (3.0 - 2.0 * a)
             q_cmd[:] = self._from + a * (target - self._from)
@@ -295,7 +319,10 @@ class GetUpController:
         if stage in (SETTLE, ROLL_SETTLE):
             side = lying(state)
             self.lay.append(side)
-            if side == "back":
+            if side == "back" and _crossed(state) and self._uncross < MAX_UNCROSS:
+                self._uncross += 1
+                self._enter(LIFT, reached)
+            elif side == "back":
                 self.tries += 1
                 self._enter(TUCK, reached)
             elif self.rolls >= self.cfg.max_rolls:
@@ -305,8 +332,10 @@ class GetUpController:
                 if side == "front":
                     self._fronts += 1
                 self._enter(FRONT_1 if side == "front" else ROLL, reached)
-        elif stage in (ROLL, FRONT_2):
+        elif stage in (ROLL, FRONT_2, PART):
             self._enter(ROLL_SETTLE, reached)
+        elif stage == LIFT:
+            self._enter(PART, reached)
         elif stage == HOLD:
             R = _rotation(state)
             tilt = math.acos(max(-1.0, min(1.0, float(R[2, 2]))))
