@@ -148,6 +148,29 @@ def test_training_wraps_steps_in_constructions_that_add_no_step() -> None:
     assert {s.calls[0]["skill"] for s in tailed} == {"walk_to"}
 
 
+def test_training_refuses_nonsense_as_off_topic() -> None:
+    """The shipped model acts on nonsense ("asdf qwerty" -> stop); training now draws some off-topic samples as
+    keyboard mashes and random letters, refused. The held-out splits have none."""
+    import random
+
+    from policies.planner.lexicon import words
+    from policies.train.planner_data import OFFTOPIC_EN, OFFTOPIC_ES, REFUSE_OFFTOPIC, gibberish, make_split
+
+    known = OFFTOPIC_EN + OFFTOPIC_ES
+    _, _, train = make_split("train", 20, 30, 0)
+    off = [x for x in train if x.kind == "offtopic"]
+    nonsense = [x for x in off if not any(t in x.instruction.lower() for t in known)]
+    assert len(nonsense) >= 3 and all(x.calls == [{"skill": "refuse", "reason": REFUSE_OFFTOPIC}] for x in nonsense)
+    _, _, test = make_split("test", 20, 6, 1_000_000)
+    assert all(any(t in x.instruction.lower() for t in known) for x in test if x.kind == "offtopic")
+    # No word of it is a word the instructions use (the keyword planner's prefix matching does read "hifyncs" as
+    # "hi", a wave, but a person would not).
+    vocab = {w for x in train if x not in nonsense for w in words(x.instruction)}
+    r = random.Random(0)
+    drawn = [gibberish(r) for _ in range(300)]
+    assert not [g for g in drawn if set(words(g)) & vocab]
+
+
 def test_grammar_accepts_every_generated_target_and_they_validate(samples: list[dict]) -> None:
     g = PlanGrammar()
     for s in samples:

@@ -154,6 +154,30 @@ OFFTOPIC_EN = ["what is the capital of france", "tell me a joke", "write a poem 
                "send an email to my boss", "play some music", "what time is it", "explain quantum physics",
                "recommend a good movie", "what is your favourite food", "book a flight to madrid",
                "how old are you", "call my mother", "summarize this article", "what's 2 plus 2", "set an alarm for 7"]
+# Nonsense a person may type (keyboard mashes, stray marks, letters at random): not a robot action, so refused
+# as off-topic. The shipped model (phase 15) never met any and acts on it ("asdf qwerty" -> stop, "hmm" -> squat).
+# Training only: the held-out splits stay as they were (tests/test_planner.py's digest).
+MASHES = ("asdf", "qwerty", "asdfgh", "jkl", "hmm", "hmmm", "zzz", "blah blah", "lol", "xd", "???", "...", "123",
+          "42", "aaaa", "test", "k")
+GIBBERISH_SHARE = 0.3
+"""Share of off-topic training samples that are nonsense."""
+
+
+def gibberish(r: random.Random) -> str:
+    """A keyboard mash, or one to three strings of 4-8 random letters with at most one vowel (uniform letters
+    made real words such as "now" and "para", "stop" in Spanish)."""
+    if r.random() < 0.4:
+        return r.choice(MASHES)
+
+    def word() -> str:
+        letters = [r.choice("bcdfghjklmnpqrstvwxz") for _ in range(r.randint(4, 8))]
+        if r.random() < 0.5:
+            letters[r.randrange(len(letters))] = r.choice("aeiouy")
+        return "".join(letters)
+
+    return " ".join(word() for _ in range(r.randint(1, 3)))
+
+
 OFFTOPIC_ES = ["cuál es la capital de francia", "cuéntame un chiste", "escribe un poema sobre el mar", "qué tiempo hace hoy",
                "cuánto es 17 por 3", "traduce hola al alemán", "quién ganó el mundial", "pídeme una pizza",
                "manda un correo a mi jefe", "pon música", "qué hora es", "explícame la física cuántica",
@@ -527,7 +551,10 @@ class Writer:
     def instruction(self, lang: str, kind: str) -> Sample | None:
         r = self.rng
         if kind == "offtopic":
-            text = r.choice(OFFTOPIC_EN if lang == "en" else OFFTOPIC_ES)
+            if self.split == "train" and r.random() < GIBBERISH_SHARE:
+                text = gibberish(r)
+            else:
+                text = r.choice(OFFTOPIC_EN if lang == "en" else OFFTOPIC_ES)
             return self._finish(lang, text, [{"skill": "refuse", "reason": REFUSE_OFFTOPIC}], kind, [None])
         if kind == "unsafe":
             t = r.choice(UNSAFE_EN if lang == "en" else UNSAFE_ES)
