@@ -24,9 +24,6 @@ class CliError(Exception):
     """A user error: printed as one line, exit code 2."""
 
 
-_Parser = Parser
-
-
 class _Formatter(argparse.HelpFormatter):
     """Adds "(default: X)" to an option's help where there is a meaningful default."""
 
@@ -47,8 +44,8 @@ _formatter = _Formatter
 
 def build_parser() -> argparse.ArgumentParser:
     """The whole command tree; every option has a help line."""
-    parser = _Parser(prog=PROG, description="openhumanoid: a simulated G1-class humanoid you can talk to.")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    parser = Parser(prog=PROG, description="openhumanoid: a simulated G1-class humanoid you can talk to.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     sub.required = True
 
     _add_show_commands(sub)
@@ -61,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
                            description="Benchmarks. Each prints a table of measured numbers and, with "
                                        "--json, one JSON object on the last line of stdout.",
                            formatter_class=_formatter)
-    bsub = bench.add_subparsers(dest="bench", metavar="BENCH", parser_class=_Parser)
+    bsub = bench.add_subparsers(dest="bench", metavar="BENCH", parser_class=Parser)
     bsub.required = True
     for b in load_benches().values():
         bp = bsub.add_parser(b.name, help=b.help, description=b.help[0].upper() + b.help[1:] + ".",
@@ -187,10 +184,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     if args.stand:
         # The standing demo is the robot alone, in an empty world: what only the planner demo reads is refused,
         # not silently dropped.
-        ignored = [name for name, given in (
-            ("an instruction", args.instruction != DEFAULT_INSTRUCTION), ("--scene", args.scene != "demo"),
-            ("--planner", args.planner != "default"), ("--controller", args.controller != "walker"),
-            ("--max-steps", args.max_steps != 12), ("--threads", args.threads != 1)) if given]
+        stage = argparse.ArgumentParser(add_help=False)
+        _add_stage_options(stage)
+        defaults = vars(stage.parse_args([]))
+        ignored = ["an instruction"] if args.instruction != DEFAULT_INSTRUCTION else []
+        ignored += [f"--{k.replace('_', '-')}" for k in ("scene", "planner", "controller", "max_steps", "threads")
+                    if getattr(args, k) != defaults[k]]
         if ignored:
             raise CliError(f"--stand is the robot standing alone: {' and '.join(ignored)} would be ignored")
         return _cmd_stand(args)
@@ -254,7 +253,7 @@ def _add_planner_commands(sub: argparse._SubParsersAction) -> None:
     ev = sub.add_parser("eval", help="evaluate the planner and the task suite (--json: JSON last line)",
                         description="Evaluations; each prints a table and, with --json, one JSON object last.",
                         formatter_class=_formatter)
-    EVAL_COMMANDS = ev.add_subparsers(dest="what", metavar="WHAT", parser_class=_Parser)
+    EVAL_COMMANDS = ev.add_subparsers(dest="what", metavar="WHAT", parser_class=Parser)
     EVAL_COMMANDS.required = True
     ep = EVAL_COMMANDS.add_parser("planner", help="a planner and the keyword baseline on held-out scenes and phrasings",
                                   description="Score a planner and the keyword baseline on a held-out split "
@@ -280,7 +279,7 @@ def _add_planner_commands(sub: argparse._SubParsersAction) -> None:
 
     tr = sub.add_parser("train", help="train the planner or a walker policy", description="Training entry points.",
                         formatter_class=_formatter)
-    TRAIN_COMMANDS = tr.add_subparsers(dest="what", metavar="WHAT", parser_class=_Parser)
+    TRAIN_COMMANDS = tr.add_subparsers(dest="what", metavar="WHAT", parser_class=Parser)
     TRAIN_COMMANDS.required = True
     tp = TRAIN_COMMANDS.add_parser("planner", add_help=False,
                                    help="regenerate the data and train the default planner (resumable; "
